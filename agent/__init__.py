@@ -1,0 +1,1 @@
+"""The LangGraph change and diagnosis agent (filled by a later issue)."""

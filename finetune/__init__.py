@@ -1,0 +1,1 @@
+"""Trajectories to datasets to LoRA/QLoRA models, measured in the twin (later issue)."""

@@ -1,0 +1,1 @@
+"""Guardrail policy packs, their engine and the audit log (later issue)."""

@@ -1,0 +1,1 @@
+"""The digital twin: a config-driven IOS network simulator and its SSH emulator."""
