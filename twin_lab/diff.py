@@ -87,6 +87,20 @@ def _comparable(before: Network, after: Network) -> bool:
     return ob.dest_keys == oa.dest_keys and [a.routers for a in ob.areas] == [a.routers for a in oa.areas]
 
 
+def _area_digest(area) -> bytes:
+    """What every router of an area depends on besides distances: who originates what, at what cost."""
+    cached = getattr(area, "_digest", None)
+    if cached is None:
+        digest = hashlib.blake2b(digest_size=16)
+        for array in (area.pair_dest, area.pair_origin, area.pair_cost):
+            digest.update(array.tobytes())
+        for abr in sorted(area.summaries):
+            digest.update(abr.to_bytes(4, "little"))
+            digest.update(area.summaries[abr].tobytes())
+        cached = area._digest = digest.digest()
+    return cached
+
+
 def _fingerprint(network: Network, device: str) -> bytes:
     cp = network.control_plane
     digest = hashlib.blake2b(digest_size=16)
@@ -103,6 +117,7 @@ def _fingerprint(network: Network, device: str) -> bytes:
             me = area.index.get(device)
             if me is None:
                 continue
+            digest.update(_area_digest(area))
             digest.update(area.dist[me].tobytes())
             for nbr in neighbors:
                 other = area.index.get(nbr.neighbor)

@@ -171,7 +171,7 @@ def compute_bgp(configs: dict[str, DeviceConfig], l3: L3, ribs: dict[str, Rib], 
         for net in process.networks:
             if rib.get(net.network, net.plen) is not None:
                 local.setdefault((net.network, net.plen), {})[0] = BgpPath(
-                    net.network, net.plen, 0, (), "i", weight=32768, local=True)
+                    net.network, net.plen, 0, (), "i", local_pref=process.default_local_pref, weight=32768, local=True)
         for spec in process.redistribute:
             if spec.protocol not in ("connected", "static"):
                 continue
@@ -179,7 +179,8 @@ def compute_bgp(configs: dict[str, DeviceConfig], l3: L3, ribs: dict[str, Rib], 
             for (net, plen), route in rib.local.items():
                 if route.protocol == wanted:
                     local.setdefault((net, plen), {}).setdefault(
-                        0, BgpPath(net, plen, 0, (), "?", med=spec.metric or 0, weight=32768, local=True))
+                        0, BgpPath(net, plen, 0, (), "?", local_pref=process.default_local_pref, med=spec.metric or 0,
+                                   weight=32768, local=True))
 
     def valid(device: str, path: BgpPath) -> bool:
         if path.local:

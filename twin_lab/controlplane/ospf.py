@@ -14,6 +14,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from twin_lab.acl import Packet, evaluate
 from twin_lab.addressing import network_of, wildcard_match
 from twin_lab.controlplane.links import L3
 from twin_lab.ios.model import DeviceConfig, OspfProcess
@@ -21,6 +22,7 @@ from twin_lab.ios.model import DeviceConfig, OspfProcess
 INTRA, INTER, EXT1, EXT2 = 1, 2, 3, 4
 KIND_TEXT = {INTRA: "O", INTER: "O IA", EXT1: "O E1", EXT2: "O E2"}
 INF = np.float32(np.inf)
+ALL_SPF_ROUTERS = (224 << 24) | 5
 
 
 @dataclass(slots=True)
@@ -249,6 +251,13 @@ def _enabled(config: DeviceConfig, l3: L3, device: str) -> dict[str, OspfInterfa
     return enabled
 
 
+def _hellos_pass(config: DeviceConfig, acl_name: str | None, source: int) -> bool:
+    if acl_name is None:
+        return True
+    permitted, _entry = evaluate(config.acls.get(acl_name), Packet(source, ALL_SPF_ROUTERS, "ospf", icmp_type=None))
+    return permitted
+
+
 def _adjacency_state(config_a: DeviceConfig, a: OspfInterface, config_b: DeviceConfig, b: OspfInterface,
                      rid_a: int, rid_b: int) -> str | None:
     """The state ``a`` sees toward ``b``; None when they never discover each other."""
@@ -257,6 +266,8 @@ def _adjacency_state(config_a: DeviceConfig, a: OspfInterface, config_b: DeviceC
     if network_of(a.address[0], a.address[1]) != network_of(b.address[0], b.address[1]) or a.address[1] != b.address[1]:
         return None
     ia, ib = config_a.interfaces[a.name], config_b.interfaces[b.name]
+    if not (_hellos_pass(config_a, ia.acl_in, b.address[0]) and _hellos_pass(config_b, ib.acl_in, a.address[0])):
+        return None  # an inbound ACL drops the neighbour's hellos (224.0.0.5, protocol 89)
     if a.area != b.area or ia.hello != ib.hello or ia.dead != ib.dead or rid_a == rid_b:
         return None
     mtu_ignore = "ip ospf mtu-ignore" in ia.extra and "ip ospf mtu-ignore" in ib.extra

@@ -59,6 +59,14 @@ OPAQUE_BLOCKS = {
     "zone-pair": "config-sec-zone-pair", "template": "config-template", "telemetry": "config-mdt-subs",
     "netconf-yang": "config", "restconf": "config",
 }
+# Sub-commands of opaque blocks whose first word is also a global command (``logging``, ``login``):
+# typed without indentation they still belong to the block, as on IOS.
+BLOCK_CHILDREN = {
+    "config-line": ("logging", "login", "password", "transport", "exec-timeout", "privilege", "access-class",
+                    "session-timeout", "history", "length", "width", "stopbits", "escape-character", "exec",
+                    "authorization", "accounting"),
+    "config-archive": ("path", "maximum", "write-memory", "log", "time-period"),
+}
 OPAQUE_INTERFACE = (
     "duplex", "speed", "negotiation", "cdp", "lldp", "ipv6", "load-interval", "keepalive", "carrier-delay",
     "media-type", "channel-group", "service-policy", "logging", "standby", "vrrp", "encapsulation", "snmp",
@@ -281,7 +289,7 @@ class ConfigSession:
         for depth in range(len(self.stack) - 1, -1, -1):
             context = self.stack[depth]
             if context.kind == "block":
-                if indented or not self._is_global_command(tokens):
+                if indented or not self._is_global_command(tokens) or self._block_child(context, tokens):
                     context.target.children.append(line.strip())
                     return
                 continue
@@ -298,6 +306,13 @@ class ConfigSession:
             self._keep_unknown(line, indented)
             return
         raise first_error or CommandError(grammar.INVALID, 0, line)
+
+    @staticmethod
+    def _block_child(context: _Context, tokens: list[Token]) -> bool:
+        """Unindented lines that belong to the block although a global command shares the keyword."""
+        children = BLOCK_CHILDREN.get(context.mode, ())
+        word = tokens[1].text.lower() if tokens[0].text.lower() == "no" and len(tokens) > 1 else tokens[0].text.lower()
+        return any(c.startswith(word) for c in children) and len(word) >= 3
 
     def _is_global_command(self, tokens: list[Token]) -> bool:
         try:
@@ -323,6 +338,11 @@ class ConfigSession:
         if negate and len(tokens) == 1:
             raise CommandError(grammar.INCOMPLETE, len(line), line)
         resolved = resolve(_ROOTS[context.kind], line, tokens, 1 if negate else 0)
+        if (context.kind != "global" and resolved.handler is _opaque_sub and not resolved.exact
+                and self._is_global_command(tokens)):
+            # "ip route ..." in config-if abbreviates "ip route-cache" only on paper: IOS fails it
+            # there and runs it in global config, and so do we.
+            raise CommandError(grammar.INVALID, tokens[-1].start, line)
         resolved.handler(self, context, _Args(resolved.args, line), negate, resolved.keywords)
 
     def enter(self, from_context: _Context, kind: str, mode: str, target: object) -> None:
@@ -784,12 +804,26 @@ def _bgp_cmd(session, ctx, args: _Args, negate, kw) -> None:
         args.done()
         process.log_neighbor_changes = not negate
         return
+    if option and "default".startswith(option) and len(option) >= 3 and len(args.tokens) > 1 and (
+            "local-preference".startswith(args.tokens[args.i + 1].text.lower())):
+        args.take()
+        args.take()
+        if negate:
+            args.rest()
+            process.default_local_pref = 100
+        else:
+            process.default_local_pref = args.take_int(0, 4294967295)
+            args.done()
+        return
     _opaque_sub(session, ctx, args, negate, kw)
 
 
 def _bgp_neighbor(session, ctx, args: _Args, negate, kw) -> None:
     process: BgpProcess = ctx.target
     ip = args.take_ip()
+    if negate and not args.more():
+        process.neighbors.pop(ip, None)  # "no neighbor X" removes the whole peer
+        return
     option = args.take_keyword(
         "remote-as", "description", "update-source", "next-hop-self", "ebgp-multihop", "shutdown", "password",
         *OPAQUE_NEIGHBOR)

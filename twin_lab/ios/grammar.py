@@ -86,12 +86,14 @@ class Resolved:
     handler: Handler
     keywords: list[str]
     args: list[Token]
+    exact: bool = True  # every keyword typed in full (not abbreviated)
 
 
 def resolve(root: Node, line: str, tokens: list[Token], start: int = 0) -> Resolved:
     """Walk the keyword tree; raise ``CommandError`` with IOS wording when it cannot."""
     node = root
     keywords: list[str] = []
+    exact = True
     index = start
     while index < len(tokens):
         keyword, candidates = node.match(tokens[index].text)
@@ -103,6 +105,7 @@ def resolve(root: Node, line: str, tokens: list[Token], start: int = 0) -> Resol
                 break
             raise invalid_at(tokens, index, line)
         node = node.children[keyword]
+        exact = exact and tokens[index].text.lower() == keyword
         keywords.append(keyword)
         index += 1
         if not node.children:
@@ -111,4 +114,4 @@ def resolve(root: Node, line: str, tokens: list[Token], start: int = 0) -> Resol
         if index >= len(tokens):
             raise CommandError(INCOMPLETE, len(line), line)
         raise invalid_at(tokens, index, line)
-    return Resolved(node.handler, keywords, tokens[index:])
+    return Resolved(node.handler, keywords, tokens[index:], exact)

@@ -134,6 +134,7 @@ class BgpProcess:
     asn: int
     router_id: int | None = None
     log_neighbor_changes: bool = False
+    default_local_pref: int = 100
     neighbors: dict[int, BgpNeighbor] = field(default_factory=dict)
     networks: list[BgpNetwork] = field(default_factory=list)
     redistribute: list[Redistribution] = field(default_factory=list)

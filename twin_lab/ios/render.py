@@ -140,6 +140,8 @@ def render_bgp(process: BgpProcess) -> list[str]:
         lines.append(f" bgp router-id {int_to_ip(process.router_id)}")
     if process.log_neighbor_changes:
         lines.append(" bgp log-neighbor-changes")
+    if process.default_local_pref != 100:
+        lines.append(f" bgp default local-preference {process.default_local_pref}")
     lines.extend(f" {x}" for x in process.extra)
     for net in process.networks:
         lines.append(f" network {int_to_ip(net.network)} mask {mask_text(net.plen)}")
