@@ -7,6 +7,8 @@ first read after a change.
 
 from __future__ import annotations
 
+import hashlib
+
 from twin_lab.acl import Packet
 from twin_lab.addressing import canonical_interface, int_to_ip
 from twin_lab.controlplane import ControlPlane, compute_control_plane
@@ -17,6 +19,12 @@ from twin_lab.controlplane.rib import Route
 from twin_lab.dataplane import Forwarder, PingResult, Trace, ping
 from twin_lab.ios import ConfigError, ConfigSession, DeviceConfig, parse_config, render_config
 from twin_lab.topology import Topology
+
+
+def mac_address(node: str, interface: str) -> str:
+    """A stable, locally administered MAC per (node, interface), in IOS dotted notation."""
+    digest = hashlib.blake2b(f"{node}|{interface}".encode(), digest_size=4).hexdigest()
+    return f"5254.{digest[:4]}.{digest[4:]}"
 
 
 class UnknownDevice(KeyError):
@@ -178,6 +186,27 @@ class Network:
             if dev == device and far.device is not None:
                 found.append((itf, far.device, far.interface))
         return sorted(found)
+
+    def arp_table(self, device: str) -> list[tuple[int, str, str, bool]]:
+        """(address, MAC, interface, own) for the device's addresses and its neighbours on up links."""
+        self._check(device)
+        l3 = self.control_plane.l3
+        entries = []
+        for name, itf in self.config(device).interfaces.items():
+            if not l3.is_up(device, name) or itf.is_loopback:
+                continue
+            for ip, _plen in itf.all_addresses():
+                entries.append((ip, mac_address(device, name), name, True))
+            far = l3.peer.get((device, name))
+            if far is None:
+                continue
+            if far.host is not None:
+                entries.append((far.host.ip, mac_address(far.host.name, "eth0"), name, False))
+            else:
+                far_itf = self.config(far.device).interfaces.get(far.interface)
+                for ip, _plen in far_itf.all_addresses() if far_itf else []:
+                    entries.append((ip, mac_address(far.device, far.interface), name, False))
+        return sorted(entries)
 
     # --- data plane ---------------------------------------------------------------------------
 
