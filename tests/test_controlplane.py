@@ -443,9 +443,6 @@ def test_ospf_process_shutdown_withdraws_everything():
     assert route(net, "R1", "10.0.4.0/24") is None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: OSPF advertises a loopback with its configured mask; IOS advertises loopbacks as /32 host "
-    "routes unless 'ip ospf network point-to-point' is set"))
 def test_loopback_with_short_mask_is_advertised_as_host_route():
     net = small()
     apply_ok(net, "R1", """
@@ -613,7 +610,13 @@ def test_missing_update_source_breaks_loopback_peering():
         router bgp 65001
          no neighbor 3.3.3.3 update-source Loopback0
     """)
-    # R2 now sources from 10.0.23.1, but R3 only knows the peer 2.2.2.2.
+    apply_ok(net, "R3", """
+        router bgp 65001
+         no neighbor 2.2.2.2 update-source Loopback0
+    """)
+    # R2 now sources from 10.0.23.1 and R3 from 10.0.23.2, but each only knows the other's loopback.
+    # (With update-source left on one end, that end's connection is accepted and IOS establishes:
+    # see test_faults.py::test_update_source_on_one_end_is_enough.)
     assert not bgp_session(net, "R2", "3.3.3.3").established
     assert not bgp_session(net, "R3", "2.2.2.2").established
     assert route(net, "R3", "198.51.100.0/24") is None
@@ -943,9 +946,6 @@ def test_best_path_ibgp_tie_broken_by_lowest_router_id(a_rid, b_rid, winner):
     assert int_to_ip(paths[0].next_hop) == winner
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: paths received from an eBGP peer get local-preference 100 hard-coded (bgp.py compute_bgp export: "
-    "'local_pref=100 if ebgp') instead of the receiver's 'bgp default local-preference'"))
 def test_best_path_higher_local_preference_wins():
     # A and B are iBGP peers of X that each learn 192.0.2.0/24 from their own eBGP neighbour.
     def edge(name: str, uplink: str, peer_ip: str) -> str:

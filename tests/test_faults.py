@@ -283,22 +283,12 @@ def test_missing_next_hop_self_where_the_igp_cannot_resolve():
 # --- simulator deviations from IOS found while building the catalogue ----------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a loopback BGP session needs update-source on both ends in the simulator; IOS establishes it when "
-    "one end still sources from the address the other configured (that end's TCP connection is accepted). "
-    "controlplane/bgp.py compute_bgp requires both 'back' (peer has a neighbor for our source) and "
-    "'peer_session.local_ip == ip' for either side to come up"))
 def test_update_source_on_one_end_is_enough(baseline):
     network = baseline.fork()
     network.apply("R3", ["router bgp 65001", " no neighbor 2.2.2.2 update-source Loopback0"])
     assert any(s.established for s in network.bgp_sessions("R2") if s.peer_ip == 0x03030303)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: BGP's TCP/179 check sends only SYN-direction packets (sport 40000 -> dport 179) both ways "
-    "(network.Network._reachability_probe, bgp.compute_bgp 'TCP/179 does not get through'); IOS needs one "
-    "connection: R2 -> R5:179 works, and its replies (sport 179) are not matched by 'deny tcp host 10.0.25.2 "
-    "any eq bgp' inbound on R2, so the session establishes"))
 def test_bgp_session_survives_an_acl_blocking_only_peer_initiated_connections(baseline):
     network = baseline.fork()
     network.apply("R2", ["ip access-list extended ONE-WAY", " deny tcp host 10.0.25.2 any eq bgp",
@@ -306,21 +296,12 @@ def test_bgp_session_survives_an_acl_blocking_only_peer_initiated_connections(ba
     assert any(s.established for s in network.bgp_sessions("R2") if s.peer_ip == 0x0A001902)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: with a duplicate address a router no longer answers for its own address: links.compute_l3 keeps one "
-    "owner per address (last device wins) and dataplane.Forwarder._walk delivers locally only when that owner "
-    "is the current device, so R4 drops pings to its own Loopback0 5.5.5.5 ('down at R4 Loopback0'); IOS "
-    "answers locally"))
 def test_router_answers_for_its_own_duplicated_address(baseline):
     network = baseline.fork()
     network.apply("R4", ["interface Loopback0", " ip address 5.5.5.5 255.255.255.255"])
     assert network.ping("R4", 0x05050505).success
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: OSPF compares the hello network mask on point-to-point links too (controlplane/ospf.py "
-    "_adjacency_state checks 'a.address[1] != b.address[1]' for every network type); RFC 2328 10.5 and IOS "
-    "skip the mask check on point-to-point networks, so /29 vs /30 on the same subnet still goes FULL"))
 def test_point_to_point_ospf_ignores_the_hello_mask(baseline):
     network = baseline.fork()
     network.apply("R3", ["interface GigabitEthernet0/2", " ip ospf network point-to-point",

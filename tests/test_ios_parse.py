@@ -310,10 +310,6 @@ def test_ip_route_after_interface_block_is_a_static_route():
     assert itf(config, "GigabitEthernet0/0").extra == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a global command whose first words exactly match an opaque interface command ('ip nat inside "
-    "source ...' vs interface 'ip nat inside') is swallowed into the interface; IOS fails it in config-if "
-    "and runs it globally (applier.ConfigSession._run_in only falls back for non-exact opaque matches)"))
 def test_global_nat_rule_after_interface_block_is_global():
     config, errors = parse_config(
         "interface GigabitEthernet0/1\n"
@@ -325,9 +321,6 @@ def test_global_nat_rule_after_interface_block_is_global():
     assert "ip nat inside source list 1 interface GigabitEthernet0/1 overload" in [b.header for b in config.extra]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: 'ip dhcp pool NAME' and 'ip sla N' are kept as single opaque lines, not blocks, so the "
-    "indented children of a real running-config's DHCP pool / IP SLA fail with % Invalid input"))
 def test_dhcp_pool_and_ip_sla_blocks_survive_round_trip():
     text = (
         "hostname BR1\n"

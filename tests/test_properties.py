@@ -122,7 +122,7 @@ def bgp_chunk(asn: int):
 
 @st.composite
 def device_and_lines(draw, max_chunks: int = 8, blocks: bool = True) -> tuple[str, list[str]]:
-    """A device and config lines for it; ``blocks`` adds opaque blocks (line vty), see the xfail below."""
+    """A device and config lines for it; ``blocks`` adds opaque blocks (line vty)."""
     device = draw(st.sampled_from(DEVICES))
     kinds = [interface_chunk(), ospf_chunk(), static_chunk(), acl_chunk(), global_chunk(blocks)]
     if ASN[device] is not None:
@@ -196,7 +196,7 @@ def test_fork_isolation_detects_a_leak():
 
 
 @SETTINGS
-@given(change=device_and_lines(blocks=False))
+@given(change=device_and_lines())
 def test_applying_the_same_lines_twice_changes_nothing(change):
     device, lines = change
     once = Network(SMALL)
@@ -210,7 +210,7 @@ def test_applying_the_same_lines_twice_changes_nothing(change):
 
 
 @SETTINGS
-@given(change=device_and_lines(blocks=False))
+@given(change=device_and_lines())
 def test_reapplying_the_rendered_running_config_changes_nothing(change):
     """Merging a device's own running-config into itself is a no-op (what a NAPALM merge of 'show run' does)."""
     device, lines = change
@@ -222,10 +222,6 @@ def test_reapplying_the_rendered_running_config_changes_nothing(change):
     assert net.running_config(device) == text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: re-entering an opaque block appends its children again: 'line vty 0 4' + ' transport input ssh' "
-    "applied twice (or a running-config merged into itself) shows 'transport input ssh' twice "
-    "(applier.ConfigSession._dispatch block branch appends without de-duplicating)"))
 @pytest.mark.parametrize("lines", [
     ["line vty 0 4", " transport input ssh", " login local"],
     ["line con 0", "exec-timeout 0 0"],

@@ -135,8 +135,7 @@ class Forwarder:
             trace.hops.append(hop)
             if ingress is not None and not self._acl_check(trace, device, ingress, "in"):
                 return trace
-            owner = self.l3.owner.get(packet.dst)
-            if owner is not None and owner[0] == device:
+            if packet.dst in self.l3.local.get(device, ()):
                 trace.delivered, trace.end = True, device
                 return trace
             rib = self.ribs[device]
@@ -181,8 +180,7 @@ class Forwarder:
 
     def source_address(self, device: str, dst: int) -> int | None:
         """The address IOS would source a packet from: the egress interface's primary address."""
-        owner = self.l3.owner.get(dst)
-        if owner is not None and owner[0] == device:
+        if dst in self.l3.local.get(device, ()):
             return dst
         rib = self.ribs[device]
         route = rib.lookup(dst)

@@ -146,8 +146,8 @@ class Network:
         forwarder = Forwarder(self._configs, l3, ribs, self.topology.hosts)
 
         def reachable(device: str, src: int, dst: int) -> bool:
-            trace = forwarder.trace(device, Packet(src, dst, "tcp", 40000, 179, None))
-            return trace.delivered
+            # A TCP connection to dst:179: the SYN must arrive and the replies (from port 179) come back.
+            return ping(forwarder, device, dst, src, protocol="tcp", dport=179).success
 
         return reachable
 

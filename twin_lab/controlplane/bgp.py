@@ -70,7 +70,8 @@ class BgpResult:
         return {k: v[0] for k, v in self.paths.get(device, {}).items() if v}
 
 
-Reachable = Callable[[str, int, int], bool]  # (device, source ip, destination ip) -> TCP/179 gets through
+# (device, source ip, neighbour ip) -> a TCP connection to port 179 completes (SYN there, replies back)
+Reachable = Callable[[str, int, int], bool]
 
 
 def _router_id(config: DeviceConfig, l3: L3, device: str) -> int:
@@ -126,42 +127,50 @@ def compute_bgp(configs: dict[str, DeviceConfig], l3: L3, ribs: dict[str, Rib], 
                 continue
             session.peer_device = owner[0]
 
+    def refused(device: str, process, neighbor: BgpNeighbor, session: BgpSession) -> str:
+        """Why the TCP connection ``session`` opens toward its neighbour fails ('' when it is accepted)."""
+        peer, ip, source = session.peer_device, session.peer_ip, session.local_ip
+        peer_process = speakers.get(peer)
+        if peer_process is None:
+            return "peer has no BGP process"
+        if neighbor.remote_as != peer_process.asn:
+            return f"remote-as {neighbor.remote_as} but peer is AS {peer_process.asn}"
+        back = peer_process.neighbors.get(source)
+        if back is None or back.shutdown:
+            return "peer has no neighbor statement for our address"
+        if back.remote_as != process.asn:
+            return f"peer expects AS {back.remote_as}"
+        if by_key[(peer, source)].local_ip is None:
+            return "peer has no source address for the session"
+        if process.asn != peer_process.asn and (neighbor.ebgp_multihop is None or back.ebgp_multihop is None) and not (
+                _directly_connected(l3, device, ip) and _directly_connected(l3, peer, source)):
+            return "eBGP peer not directly connected (no ebgp-multihop)"
+        if not reachable(device, source, ip):
+            return "TCP/179 does not get through"
+        return ""
+
+    # Each side opens a TCP connection from its source address to the neighbour address; the peer
+    # accepts it when it has a neighbour statement for that source.  One accepted connection is the
+    # session (IOS keeps one on collision), so one side's update-source, or one direction through an
+    # ACL, is enough.  Both sides then report the addresses of that connection.
     for device, process in speakers.items():
         for ip, neighbor in process.neighbors.items():
             session = by_key[(device, ip)]
+            if session.state != "Active" or session.peer_device is None:
+                continue
+            reason = refused(device, process, neighbor, session)
+            if reason:
+                session.reason = reason
+                continue
             peer = session.peer_device
-            if session.state != "Active" or peer is None:
-                continue
-            peer_process = speakers.get(peer)
-            if peer_process is None:
-                session.reason = "peer has no BGP process"
-                continue
-            if neighbor.remote_as != peer_process.asn:
-                session.reason = f"remote-as {neighbor.remote_as} but peer is AS {peer_process.asn}"
-                continue
-            back = peer_process.neighbors.get(session.local_ip)
-            if back is None or back.shutdown:
-                session.reason = "peer has no neighbor statement for our address"
-                continue
-            if back.remote_as != process.asn:
-                session.reason = f"peer expects AS {back.remote_as}"
-                continue
             peer_session = by_key[(peer, session.local_ip)]
-            if peer_session.local_ip != ip:
-                session.reason = "peer sources the session from another address"
+            if peer_session.state != "Active":
                 continue
-            ebgp = process.asn != peer_process.asn
-            if ebgp and (neighbor.ebgp_multihop is None or back.ebgp_multihop is None) and not (
-                    _directly_connected(l3, device, ip) and _directly_connected(l3, peer, session.local_ip)):
-                session.reason = "eBGP peer not directly connected (no ebgp-multihop)"
-                continue
-            if not (reachable(device, session.local_ip, ip) and reachable(peer, ip, session.local_ip)):
-                session.reason = "TCP/179 does not get through"
-                continue
-            session.state, session.reason = "Established", ""
-            session.peer_router_id = router_id[peer]
-            if device < peer or (device == peer and ip < session.local_ip):
-                links.append((device, peer, session, peer_session))
+            for mine, theirs, other in ((session, peer_session, peer), (peer_session, session, device)):
+                mine.state, mine.reason = "Established", ""
+                mine.local_ip, mine.peer_device = theirs.peer_ip, other
+                mine.peer_router_id = router_id[other]
+            links.append((device, peer, session, peer_session))
 
     # Origination.
     adj_in: dict[str, dict[tuple[int, int], dict[int, BgpPath]]] = {d: {} for d in speakers}
@@ -218,8 +227,10 @@ def compute_bgp(configs: dict[str, DeviceConfig], l3: L3, ribs: dict[str, Rib], 
                     next_hop = session.local_ip
                 else:
                     next_hop = session.local_ip if (neighbor.next_hop_self or path.local) else path.next_hop
+                # LOCAL_PREF is not carried over eBGP: the receiver applies its own default.
+                local_pref = speakers[receiver].default_local_pref if ebgp else path.local_pref
                 exported[key] = replace(
-                    path, next_hop=next_hop, as_path=as_path, local_pref=100 if ebgp else path.local_pref,
+                    path, next_hop=next_hop, as_path=as_path, local_pref=local_pref,
                     med=path.med if (path.local or not ebgp) else 0, weight=0, local=False, ebgp=ebgp,
                     from_device=sender, from_ip=session.local_ip, peer_router_id=router_id[sender])
             table = adj_in[receiver]

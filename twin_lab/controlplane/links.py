@@ -47,6 +47,8 @@ class L3:
     host_owner: dict[int, Host]
     connected: dict[str, list[tuple[int, int, str, int]]] = field(default_factory=dict)
     # device -> [(network, plen, interface, address)]
+    local: dict[str, set[int]] = field(default_factory=dict)  # device -> its addresses on up interfaces
+    # (``owner`` keeps one device per address; with a duplicate address each router still owns its own)
 
     def is_up(self, device: str, interface: str) -> bool:
         state = self.interfaces[device].get(interface)
@@ -92,7 +94,8 @@ def compute_l3(topology: Topology, configs: dict[str, DeviceConfig], link_down: 
                     owner[ip] = (device, name)
                     routes.append((network_of(ip, plen), plen, name, ip))
     host_owner = {h.ip: h for h in topology.hosts.values()}
-    return L3(interfaces, peer, owner, host_owner, connected)
+    local = {device: {address for _n, _p, _i, address in routes} for device, routes in connected.items()}
+    return L3(interfaces, peer, owner, host_owner, connected, local)
 
 
 def endpoint_key(point: Endpoint) -> tuple[str, str]:

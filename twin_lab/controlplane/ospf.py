@@ -225,6 +225,13 @@ def _interface_cost(itf, process: OspfProcess) -> int:
     return max(1, process.reference_bandwidth * 1000 // itf.effective_bandwidth)
 
 
+def _advertised_plen(itf, plen: int) -> int:
+    """IOS advertises a loopback as a /32 host route unless it is 'ip ospf network point-to-point'."""
+    if itf.is_loopback and itf.ospf_network != "point-to-point":
+        return 32
+    return plen
+
+
 def _enabled(config: DeviceConfig, l3: L3, device: str) -> dict[str, OspfInterface]:
     enabled: dict[str, OspfInterface] = {}
     processes = [p for p in config.ospf.values() if not p.shutdown]
@@ -263,9 +270,13 @@ def _adjacency_state(config_a: DeviceConfig, a: OspfInterface, config_b: DeviceC
     """The state ``a`` sees toward ``b``; None when they never discover each other."""
     if a.passive or b.passive:
         return None
-    if network_of(a.address[0], a.address[1]) != network_of(b.address[0], b.address[1]) or a.address[1] != b.address[1]:
-        return None
     ia, ib = config_a.interfaces[a.name], config_b.interfaces[b.name]
+    # Each side checks the hello's source subnet and network mask, except on a point-to-point
+    # network (RFC 2328 8.2 and 10.5; IOS too): both sides must accept the other's hellos.
+    point_to_point = ia.ospf_network == ib.ospf_network == "point-to-point"
+    if not point_to_point and (network_of(a.address[0], a.address[1]) != network_of(b.address[0], b.address[1])
+                               or a.address[1] != b.address[1]):
+        return None
     if not (_hellos_pass(config_a, ia.acl_in, b.address[0]) and _hellos_pass(config_b, ib.acl_in, a.address[0])):
         return None  # an inbound ACL drops the neighbour's hellos (224.0.0.5, protocol 89)
     if a.area != b.area or ia.hello != ib.hello or ia.dead != ib.dead or rid_a == rid_b:
@@ -317,11 +328,10 @@ def compute_ospf(configs: dict[str, DeviceConfig], l3: L3, redistributed: dict[s
             members = area_members.setdefault(itf.area, [])
             if (not members or members[-1] != device) and device not in members:
                 members.append(device)
-            net = network_of(itf.address[0], itf.address[1])
-            area_pairs.setdefault(itf.area, []).append((dest(("p", net, itf.address[1])), device, itf.cost))
             itf_obj = configs[device].interfaces[itf.name]
-            for ip, plen in itf_obj.secondary:
-                area_pairs[itf.area].append((dest(("p", network_of(ip, plen), plen)), device, itf.cost))
+            for ip, plen in itf_obj.all_addresses():
+                plen = _advertised_plen(itf_obj, plen)
+                area_pairs.setdefault(itf.area, []).append((dest(("p", network_of(ip, plen), plen)), device, itf.cost))
     for device in speakers:
         for area in {i.area for i in interfaces[device].values()}:
             area_pairs[area].append((dest(("r", device)), device, 0))

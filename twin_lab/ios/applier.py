@@ -79,6 +79,16 @@ OPAQUE_INTERFACE_IP = (
     "summary-address", "split-horizon", "authentication", "hello-interval", "bandwidth-percent",
     "information-reply", "mask-reply", "accounting", "local-proxy-arp", "sap", "vrf",
 )
+# Opaque interface commands that share their keywords with a global command (``ip nat inside`` in
+# config-if, ``ip nat inside source ...`` in global config): the arguments the interface form takes, as
+# keyword -> how many words may follow it (None: any).  A line that does not fit is no interface command,
+# so IOS rejects it in config-if and runs it in global config.
+OPAQUE_INTERFACE_FORMS: dict[tuple[str, ...], dict[str, int | None]] = {
+    ("ip", "nat"): {"inside": 0, "outside": 0, "enable": 0},
+    ("ip", "dhcp"): {"client": None, "relay": None, "snooping": None},
+    ("cdp",): {"enable": 0, "tlv": None, "log": None},
+    ("lldp",): {"transmit": 0, "receive": 0, "tlv-select": None, "med-tlv-select": None, "agent": None},
+}
 OPAQUE_OSPF = ("area", "timers", "max-metric", "distance", "maximum-paths", "summary-address", "bfd",
                "ispf", "nsf", "capability", "compatible", "discard-route", "distribute-list", "ignore",
                "prefix-suppression", "max-lsa", "graceful-restart", "fast-reroute", "mpls")
@@ -290,7 +300,12 @@ class ConfigSession:
             context = self.stack[depth]
             if context.kind == "block":
                 if indented or not self._is_global_command(tokens) or self._block_child(context, tokens):
-                    context.target.children.append(line.strip())
+                    child = line.strip()
+                    # Re-entering a block (or merging a running-config into itself) repeats its
+                    # children: IOS keeps one copy.  Repeats typed since entering stay (nested
+                    # sub-modes such as policy-map classes may legitimately repeat a line).
+                    if child not in context.data.get("existing", ()):
+                        context.target.children.append(child)
                     return
                 continue
             self._entered = False
@@ -329,9 +344,11 @@ class ConfigSession:
         elif indented and context.kind == "block":
             context.target.children.append(text)
         else:
-            block = Block(text)
-            self.config.extra.append(block)
-            self.stack[1:] = [_Context("block", "config", block)]
+            block = _find_block(self.config, text)
+            if block is None:
+                block = Block(text)
+                self.config.extra.append(block)
+            self.enter(self.stack[0], "block", "config", block)
 
     def _run_in(self, context: _Context, line: str, tokens: list[Token]) -> None:
         negate = tokens[0].text.lower() == "no"
@@ -348,7 +365,10 @@ class ConfigSession:
     def enter(self, from_context: _Context, kind: str, mode: str, target: object) -> None:
         """Enter a sub-mode from ``from_context`` (dropping any deeper ones)."""
         depth = self.stack.index(from_context)
-        self.stack[depth + 1:] = [_Context(kind, mode, target)]
+        context = _Context(kind, mode, target)
+        if kind == "block":
+            context.data["existing"] = set(target.children)
+        self.stack[depth + 1:] = [context]
         self._entered = True
 
     # --- banner (multi-line, delimited) ------------------------------------------------------
@@ -491,6 +511,21 @@ def _take_asn(args: _Args) -> int:
 
 def _router_other(session: ConfigSession, ctx: _Context, args: _Args, negate: bool, kw: list[str]) -> None:
     _opaque_block_named(session, ctx, args, negate, "router " + kw[-1], "config-router")
+
+
+def _ip_dhcp_pool(session: ConfigSession, ctx: _Context, args: _Args, negate: bool, kw: list[str]) -> None:
+    if not args.more():
+        raise CommandError(grammar.INCOMPLETE, len(args.line), args.line)
+    _opaque_block_named(session, ctx, args, negate, "ip dhcp pool", "dhcp-config")
+
+
+def _ip_sla(session: ConfigSession, ctx: _Context, args: _Args, negate: bool, kw: list[str]) -> None:
+    """``ip sla N`` opens an operation block; ``ip sla schedule|responder|...`` are single lines."""
+    word = args.peek()
+    if word is not None and word.isdigit():
+        _opaque_block_named(session, ctx, args, negate, "ip sla", "config-ip-sla")
+    else:
+        _opaque_global(session, ctx, args, negate, kw)
 
 
 def _opaque_block_named(session, ctx, args, negate, prefix, mode) -> None:
@@ -667,9 +702,27 @@ def _if_access_group(session, ctx, args: _Args, negate, kw) -> None:
     setattr(ctx.target, attribute, name)
 
 
+def _interface_form(args: _Args, forms: dict[str, int | None]) -> str:
+    """Check the arguments of a shared-keyword interface command (``OPAQUE_INTERFACE_FORMS``)."""
+    word = args.peek_lower()
+    if word is None:
+        raise CommandError(grammar.INCOMPLETE, len(args.line), args.line)
+    matches = [w for w in forms if w.startswith(word)]
+    if word in forms:
+        matches = [word]
+    if len(matches) != 1:
+        raise args.invalid()
+    args.take()
+    allowed = forms[matches[0]]
+    if allowed is not None and len(args.tokens) - args.i > allowed:
+        raise args.invalid(allowed)
+    return " ".join([matches[0], args.rest()]).strip()
+
+
 def _opaque_sub(session, ctx, args: _Args, negate, kw) -> None:
     """An unmodelled sub-mode line, kept verbatim on the interface/process (or its ``no`` form)."""
-    text = " ".join([*kw, args.rest()]).strip()
+    forms = OPAQUE_INTERFACE_FORMS.get(tuple(kw)) if ctx.kind == "if" else None
+    text = " ".join([*kw, _interface_form(args, forms) if forms else args.rest()]).strip()
     target: list[str] = ctx.target.extra
     target[:] = [x for x in target if x != text and x != f"no {text}" and not x.startswith(f"{text} ")]
     if negate:
@@ -1051,6 +1104,8 @@ def _build_global() -> Node:
         root.add(f"ip {word}", _opaque_global)
     for word in OPAQUE_BLOCKS:
         root.add(word, _opaque_block)
+    root.add("ip dhcp pool", _ip_dhcp_pool)
+    root.add("ip sla", _ip_sla)
     return root
 
 
