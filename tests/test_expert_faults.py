@@ -1,0 +1,57 @@
+"""The expert brain diagnoses and repairs every fault kind of the catalogue on the small preset.
+
+One lab per module (the emulator over SSH, real NAPALM/Netmiko read tools); each test restores a fresh
+network, injects one fault, runs the expert until ``report_diagnosis``, applies the remediation through
+NAPALM merge/commit and checks the repair with the twin (``is_repaired``) and the ground truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from test_expert_helpers import Lab, run_brain, running_lab, symptom_prompt
+
+from twin_lab.faults import FaultNotApplicable, inject_fault, is_repaired, list_kinds
+from twin_lab.network import Network
+from twin_lab.topology import load_preset
+
+# Two-ended faults: either end is a correct answer for the device.
+SYMMETRIC = {"link_down"}
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    with running_lab("small") as running:
+        yield running
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", list_kinds())
+def test_expert_repairs_fault(lab: Lab, kind: str) -> None:
+    baseline = Network(load_preset("small"))
+    network = baseline.fork()
+    try:
+        fault = inject_fault(network, kind, None, seed=0)
+    except FaultNotApplicable:
+        # bgp_missing_next_hop_self: on small the iBGP peer R3 reaches the outside by the OSPF default, and
+        # gen-N topologies have no iBGP next-hop-self at all, so no preset gives it an observable symptom.
+        pytest.skip(f"{kind}: no preset (small, gen-N) has a target with an observable symptom")
+    lab.reset(network)
+    action, report, _messages = run_brain(lab, symptom_prompt(fault), "diagnose")
+    assert action == "report_diagnosis", report
+    assert report["component"] == fault.component, report
+    allowed = {fault.device, fault.peer_device} if kind in SYMMETRIC else {fault.device}
+    assert report["device"] in allowed, report
+    assert report["evidence"] and report["checks"]
+    if fault.component == "link":
+        assert report["remediation"] == [] and "field" in report["root_cause"]
+        # The diagnosis is right; a (simulated) field technician now re-plugs the cable.
+        for change in fault.fix_links:
+            lab.thread.call(lab.network.set_link, change.device, change.interface, change.up)
+    else:
+        assert report["remediation"], report
+        for change in report["remediation"]:
+            lab.apply(change["device"], change["lines"])
+    check = is_repaired(baseline, lab.network, fault)
+    assert check.repaired, (report, check)

@@ -1,0 +1,64 @@
+"""Unit tests of the expert's parts on synthetic observations (no lab)."""
+
+from __future__ import annotations
+
+import json
+
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+from agent.actions import action_tools
+from agent.brains.expert import ExpertBrain
+from agent.expert.diagnose import rules_bgp
+from agent.expert.intents import screen_intent
+from agent.expert.model import build_model
+from agent.expert.state import replay
+from agent.expert.symptom import parse_symptom
+from twin_lab.network import Network
+from twin_lab.topology import load_preset
+
+
+def test_symptom_phrasings() -> None:
+    assert parse_symptom("h1 (10.0.1.10) cannot reach h2 (10.0.4.10)").flows[0].dst.ip == "10.0.4.10"
+    assert parse_symptom("R4 has no route to 203.0.113.0/24").routes[0].prefix == "203.0.113.0/24"
+    assert parse_symptom("BGP session between R2 and R5 is down").sessions[0].peer == "R5"
+    assert parse_symptom("users behind R1 cannot reach the internet").internet[0].device == "R1"
+    mixed = parse_symptom("OSPF adjacency not FULL: R1 Gi0/0 - R2 (absent); interface down: R1 Gi0/0, R2 Gi0/0")
+    assert [a.peer for a in mixed.adjacencies] == ["R2"] and len(mixed.interfaces) == 2
+
+
+def test_refusal_screen() -> None:
+    assert screen_intent("reload all routers")
+    assert screen_intent("please throttle customer ACME on R5")
+    assert screen_intent("add a static route on R1 to 192.0.2.0/24 via 10.0.12.2") is None
+
+
+def _observed(network: Network) -> list:
+    """A conversation that already holds list_devices + running-configs of ``network``."""
+    messages: list = [HumanMessage("DIAGNOSE: x")]
+    calls = [{"name": "list_devices", "args": {}, "id": "a0", "type": "tool_call"}]
+    calls += [{"name": "get_running_config", "args": {"device": d}, "id": f"c{i}", "type": "tool_call"}
+              for i, d in enumerate(network.device_names())]
+    messages.append(AIMessage("", tool_calls=calls))
+    messages.append(ToolMessage(json.dumps({"devices": [{"name": d} for d in network.device_names()]}),
+                                tool_call_id="a0"))
+    for i, device in enumerate(network.device_names()):
+        messages.append(ToolMessage(json.dumps({"device": device, "running": network.running_config(device)}),
+                                    tool_call_id=f"c{i}"))
+    return messages
+
+
+def test_next_hop_self_rule_on_synthetic_configs() -> None:
+    network = Network(load_preset("small"))
+    network.apply("R2", ["router bgp 65001", " no neighbor 3.3.3.3 next-hop-self"])
+    model = build_model(replay(_observed(network)))
+    found = [f for f in rules_bgp(model) if "next-hop-self" in f.root_cause]
+    assert found and found[0].device == "R2"
+    assert found[0].remediation == {"R2": ["router bgp 65001", " neighbor 3.3.3.3 next-hop-self"]}
+
+
+def test_brain_calls_only_bound_tools_and_is_stateless() -> None:
+    brain = ExpertBrain().bind_tools(action_tools("change"))  # no read tools bound
+    reply = brain.invoke([HumanMessage("CHANGE: reload all routers")])
+    assert [c["name"] for c in reply.tool_calls] == ["refuse"]
+    again = brain.invoke([HumanMessage("CHANGE: reload all routers")])
+    assert again.tool_calls == reply.tool_calls
