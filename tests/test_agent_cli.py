@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from agent.trajectory import SCHEMA_FILE, Trajectory, read_trajectories, trajectory_schema
-from test_agent_graph import lab  # noqa: F401  (fixture)
 
 
 def twinops(*args: str, tmp_path: Path, stdin: str = "") -> subprocess.CompletedProcess:
@@ -42,9 +41,9 @@ def test_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "no-such-thread" in proc.stderr
 
 
-def test_without_a_terminal_an_approval_ends_the_run_with_exit_3_and_the_thread_id(lab, tmp_path: Path) -> None:
+def test_without_a_terminal_an_approval_ends_the_run_with_exit_3_and_the_thread_id(agent_lab, tmp_path: Path) -> None:
     """The expert brain plans a description change; --approve ask with no TTY never waits on stdin."""
-    _, hosts = lab
+    _, hosts = agent_lab
     db = str(tmp_path / "s.db")
     proc = twinops("run", "set the description of R1 GigabitEthernet0/1 to uplink-to-R3", "--inventory",
                    str(hosts), "--state-db", db, "--json", tmp_path=tmp_path, stdin="y\n")
@@ -57,8 +56,8 @@ def test_without_a_terminal_an_approval_ends_the_run_with_exit_3_and_the_thread_
     assert json.loads(proc.stdout)["status"] == "verified"
 
 
-def test_dry_run_plans_and_checks_without_touching_devices(lab, tmp_path: Path) -> None:
-    thread, hosts = lab
+def test_dry_run_plans_and_checks_without_touching_devices(agent_lab, tmp_path: Path) -> None:
+    thread, hosts = agent_lab
     before = thread.call(thread.server.network.running_config, "R1")
     traj = tmp_path / "t.jsonl"
     proc = twinops("run", "set the description of R1 GigabitEthernet0/1 to uplink-to-R3", "--inventory",

@@ -7,78 +7,22 @@ expert brain's end-to-end runs are in test_agent_expert.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from agent_support import DESCRIBE, ScriptedBrain, call, running_config
+from langchain_core.messages import AIMessage
 
 from agent.runner import EXIT_FAILED, EXIT_OK, EXIT_PENDING, EXIT_REFUSED, resume_run, start_run
 from agent.trajectory import read_trajectories
-from twin_lab.emulator import Credentials, LabServer, LabThread
-from twin_lab.lab_cli import inventory, write_inventory
-from twin_lab.network import Network
-from twin_lab.topology import load_preset
 
 
-class ScriptedBrain(BaseChatModel):
-    """Replies with the next scripted AIMessage (tool calls included); stands in for a model's sampling."""
-
-    replies: list[Any]
-    calls: int = 0
-
-    @property
-    def _llm_type(self) -> str:
-        return "scripted"
-
-    def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedBrain:
-        return self
-
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
-                  **kwargs: Any) -> ChatResult:
-        reply = self.replies[min(self.calls, len(self.replies) - 1)]
-        self.calls += 1
-        message = (reply(messages) if callable(reply) else reply).model_copy(update={"id": None})
-        return ChatResult(generations=[ChatGeneration(message=message)])
-
-
-def call(name: str, args: dict[str, Any], n: int) -> AIMessage:
-    return AIMessage("", tool_calls=[{"name": name, "args": args, "id": f"c{n}", "type": "tool_call"}])
-
-
-DESCRIBE = [
-    call("get_interfaces", {"device": "R1"}, 1),
-    call("propose_change", {"summary": "describe R1 Gi0/1",
-                            "changes": [{"device": "R1", "lines": ["interface GigabitEthernet0/1",
-                                                                   " description uplink-to-R3"]}],
-                            "checks": [{"kind": "config", "device": "R1", "line": "description uplink-to-R3"}]}, 2),
-]
-
-
-@pytest.fixture
-def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LabThread, Path]]:
-    monkeypatch.setenv("TWINOPS_STATE_DIR", str(tmp_path / "state"))
-    credentials = Credentials("netops", "pw", "en")
-    server = LabServer(Network(load_preset("small")), credentials=credentials)
-    with LabThread(server) as running:
-        hosts = tmp_path / "hosts.yaml"
-        write_inventory(hosts, inventory(server.network, server, credentials, "127.0.0.1"))
-        yield running, hosts
-
-
-def running_config(lab: LabThread, device: str) -> str:
-    return lab.call(lab.server.network.running_config, device)
-
-
-def test_change_runs_to_a_verified_outcome_and_records_a_trajectory(lab, tmp_path: Path) -> None:
-    thread, hosts = lab
+def test_change_runs_to_a_verified_outcome_and_records_a_trajectory(agent_lab, tmp_path: Path) -> None:
+    thread, hosts = agent_lab
     traj = tmp_path / "traj.jsonl"
     result = start_run("describe R1 Gi0/1 as uplink-to-R3", kind="change", inventory=hosts, approve="auto",
                        brain_model=ScriptedBrain(replies=DESCRIBE), trajectories=traj,
@@ -94,8 +38,8 @@ def test_change_runs_to_a_verified_outcome_and_records_a_trajectory(lab, tmp_pat
     assert "pw" not in traj.read_text().replace("pwd", "")  # no credential in the record
 
 
-def test_unknown_tool_and_malformed_calls_get_replies_and_the_run_survives(lab, tmp_path: Path) -> None:
-    _, hosts = lab
+def test_unknown_tool_and_malformed_calls_get_replies_and_the_run_survives(agent_lab, tmp_path: Path) -> None:
+    _, hosts = agent_lab
     bad = AIMessage("", invalid_tool_calls=[{"name": "get_facts", "args": "{oops", "id": "x1",
                                              "error": "bad json", "type": "invalid_tool_call"}])
     replies = [bad, call("rm_rf", {}, 9), call("get_facts", {"nodevice": 1}, 8), *DESCRIBE]
@@ -107,16 +51,16 @@ def test_unknown_tool_and_malformed_calls_get_replies_and_the_run_survives(lab, 
     assert any("malformed" in t for t in tool_texts) and any("unknown tool 'rm_rf'" in t for t in tool_texts)
 
 
-def test_endless_garbage_ends_the_run_with_an_error_not_a_crash(lab, tmp_path: Path) -> None:
-    _, hosts = lab
+def test_endless_garbage_ends_the_run_with_an_error_not_a_crash(agent_lab, tmp_path: Path) -> None:
+    _, hosts = agent_lab
     result = start_run("describe R1", kind="change", inventory=hosts, approve="auto",
                        brain_model=ScriptedBrain(replies=[AIMessage("I think maybe...")]),
                        trajectories=tmp_path / "t.jsonl", state_db=str(tmp_path / "s.db"))
     assert result.outcome["status"] == "error" and "invalid replies" in result.outcome["error"]
 
 
-def test_deny_verdict_stops_the_run_and_touches_nothing(lab, tmp_path: Path) -> None:
-    thread, hosts = lab
+def test_deny_verdict_stops_the_run_and_touches_nothing(agent_lab, tmp_path: Path) -> None:
+    thread, hosts = agent_lab
     before = {d: running_config(thread, d) for d in ("R1", "R2")}
     wipe = call("propose_change", {"summary": "clean up", "changes": [
         {"device": "R1", "lines": ["no logging buffered", "no router ospf 1"]}]}, 1)
@@ -128,8 +72,8 @@ def test_deny_verdict_stops_the_run_and_touches_nothing(lab, tmp_path: Path) -> 
     assert {d: running_config(thread, d) for d in ("R1", "R2")} == before
 
 
-def test_failed_verification_rolls_back(lab, tmp_path: Path) -> None:
-    thread, hosts = lab
+def test_failed_verification_rolls_back(agent_lab, tmp_path: Path) -> None:
+    thread, hosts = agent_lab
     before = running_config(thread, "R1")
     wrong = call("propose_change", {"summary": "describe", "changes": [
         {"device": "R1", "lines": ["interface GigabitEthernet0/1", " description a"]}],
@@ -141,8 +85,8 @@ def test_failed_verification_rolls_back(lab, tmp_path: Path) -> None:
     assert running_config(thread, "R1") == before
 
 
-def test_approval_interrupt_then_resume_in_a_second_process(lab, tmp_path: Path) -> None:
-    thread, hosts = lab
+def test_approval_interrupt_then_resume_in_a_second_process(agent_lab, tmp_path: Path) -> None:
+    thread, hosts = agent_lab
     db = str(tmp_path / "s.db")
     result = start_run("describe R1 Gi0/1 as uplink-to-R3", kind="change", inventory=hosts, approve="ask",
                        brain_model=ScriptedBrain(replies=DESCRIBE), trajectories=tmp_path / "t.jsonl",
@@ -157,8 +101,8 @@ def test_approval_interrupt_then_resume_in_a_second_process(lab, tmp_path: Path)
     assert " description uplink-to-R3" in running_config(thread, "R1")
 
 
-def test_rejected_approval_ends_refused(lab, tmp_path: Path) -> None:
-    thread, hosts = lab
+def test_rejected_approval_ends_refused(agent_lab, tmp_path: Path) -> None:
+    thread, hosts = agent_lab
     db = str(tmp_path / "s.db")
     start_run("describe", kind="change", inventory=hosts, approve="ask", thread_id="t-no",
               brain_model=ScriptedBrain(replies=DESCRIBE), trajectories=tmp_path / "t.jsonl", state_db=db)
@@ -167,19 +111,19 @@ def test_rejected_approval_ends_refused(lab, tmp_path: Path) -> None:
     assert "uplink-to-R3" not in running_config(thread, "R1")
 
 
-def test_killed_during_apply_then_resumed_never_applies_twice(lab, tmp_path: Path) -> None:
+def test_killed_during_apply_then_resumed_never_applies_twice(agent_lab, tmp_path: Path) -> None:
     """SIGKILL the run right after the commit (during verification), then resume: read back, no re-apply."""
     import signal
     import sqlite3
     import time
 
-    thread, hosts = lab
+    thread, hosts = agent_lab
     db, state = str(tmp_path / "s.db"), tmp_path / "state"
     script = tmp_path / "brain_run.py"
     script.write_text(
         "import sys\n"
         f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
-        "from test_agent_graph import ScriptedBrain, DESCRIBE, call\n"
+        "from agent_support import ScriptedBrain, DESCRIBE, call\n"
         "from agent.runner import start_run\n"
         "slow = DESCRIBE[:1] + [call('propose_change', {**DESCRIBE[1].tool_calls[0]['args'], 'checks': "
         "DESCRIBE[1].tool_calls[0]['args']['checks'] * 40}, 2)]\n"
@@ -193,12 +137,9 @@ def test_killed_during_apply_then_resumed_never_applies_twice(lab, tmp_path: Pat
     while time.time() < deadline and proc.poll() is None and not committed:
         time.sleep(0.01)
         if journal.exists():
-            with sqlite3.connect(journal) as conn:
-                try:
-                    committed = bool(conn.execute("SELECT 1 FROM steps WHERE step = 'commit' AND status = 'ok'")
-                                     .fetchone())
-                except sqlite3.OperationalError:
-                    pass
+            with sqlite3.connect(journal) as conn, contextlib.suppress(sqlite3.OperationalError):
+                committed = bool(conn.execute("SELECT 1 FROM steps WHERE step = 'commit' AND status = 'ok'")
+                                 .fetchone())
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert committed, "the run ended before it could be killed during apply"

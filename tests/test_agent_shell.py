@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
+from agent_support import DESCRIBE, ScriptedBrain, running_config
 from rich.console import Console
 
 from agent.shell import OpsShell, classify
-from test_agent_graph import DESCRIBE, ScriptedBrain, lab, running_config  # noqa: F401  (fixture)
 
 
 def test_classify_reads_symptoms_and_intents() -> None:
@@ -27,8 +27,8 @@ def test_classify_reads_symptoms_and_intents() -> None:
     assert classify("describe R1 Gi0/1 as uplink") == "change"
 
 
-def test_scripted_session_shows_devices_runs_show_and_applies_after_yes(lab, tmp_path: Path) -> None:
-    thread, hosts = lab
+def test_scripted_session_shows_devices_runs_show_and_applies_after_yes(agent_lab, tmp_path: Path) -> None:
+    thread, hosts = agent_lab
     console = Console(record=True, width=140, force_terminal=False)
     shell = OpsShell(hosts, console=console, brain_model=ScriptedBrain(replies=DESCRIBE),
                      state_db=str(tmp_path / "s.db"), trajectories=str(tmp_path / "t.jsonl"))
@@ -46,8 +46,8 @@ def test_scripted_session_shows_devices_runs_show_and_applies_after_yes(lab, tmp
     assert [h["status"] for h in shell.history] == ["ok", "verified"]
 
 
-def test_no_at_the_prompt_changes_nothing(lab, tmp_path: Path) -> None:
-    thread, hosts = lab
+def test_no_at_the_prompt_changes_nothing(agent_lab, tmp_path: Path) -> None:
+    thread, hosts = agent_lab
     console = Console(record=True, width=140)
     shell = OpsShell(hosts, console=console, brain_model=ScriptedBrain(replies=DESCRIBE),
                      state_db=str(tmp_path / "s.db"), trajectories=str(tmp_path / "t.jsonl"))
@@ -56,8 +56,8 @@ def test_no_at_the_prompt_changes_nothing(lab, tmp_path: Path) -> None:
     assert "uplink-to-R3" not in running_config(thread, "R1")
 
 
-def test_shell_command_with_piped_input(lab, tmp_path: Path) -> None:
-    _, hosts = lab
+def test_shell_command_with_piped_input(agent_lab, tmp_path: Path) -> None:
+    _, hosts = agent_lab
     env = {**os.environ, "TWINOPS_STATE_DIR": str(tmp_path / "state")}
     proc = subprocess.run([sys.executable, "-m", "agent.cli", "shell", "--inventory", str(hosts)],
                           input="/devices\nR2 show ip ospf neighbor\n/quit\n", capture_output=True, text=True,
@@ -68,9 +68,9 @@ def test_shell_command_with_piped_input(lab, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-def test_shell_in_a_real_terminal(lab, tmp_path: Path) -> None:
+def test_shell_in_a_real_terminal(agent_lab, tmp_path: Path) -> None:
     """prompt_toolkit on a real pty (tmux): prompt, completion of a device name, a show command, /quit."""
-    _, hosts = lab
+    _, hosts = agent_lab
     socket = f"twinops-test-{os.getpid()}"
     env_args = ["-e", f"TWINOPS_STATE_DIR={tmp_path / 'state'}"]
     command = f"{sys.executable} -m agent.cli shell --inventory {hosts}"

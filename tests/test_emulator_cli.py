@@ -361,3 +361,124 @@ def test_ping_and_traceroute(lab: LabState) -> None:
     assert "% Invalid source address" in term.cmd("ping 1.1.1.1 source 9.9.9.9")
     trace = term.cmd("traceroute 6.6.6.6")
     assert "  1 10.0.25.2 " in trace and "  2 10.1.56.2 " in trace
+
+
+# --- interface, neighbour and protocol views (layouts ntc-templates and NAPALM parse) -------------
+
+def _parse(command: str, text: str) -> list[dict]:
+    from ntc_templates.parse import parse_output
+
+    return parse_output(platform="cisco_ios", command=command, data=text)
+
+
+def test_show_interfaces_matches_topology(lab: LabState) -> None:
+    from twin_lab.network import mac_address
+
+    term = Term(lab, "R2")
+    rows = {r["interface"]: r for r in _parse("show interfaces", term.cmd("show interfaces"))}
+    assert set(rows) == set(lab.network.interfaces("R2"))
+    gi0 = rows["GigabitEthernet0/0"]
+    assert (gi0["link_status"], gi0["protocol_status"]) == ("up", "up")
+    assert gi0["ip_address"] == "10.0.12.2" and gi0["prefix_length"] == "30"
+    assert gi0["description"] == "to R1" and gi0["mac_address"] == mac_address("R2", "GigabitEthernet0/0")
+    assert gi0["bandwidth"] == "1000000 Kbit" and gi0["mtu"] == "1500" and int(gi0["input_packets"]) > 0
+    assert rows["GigabitEthernet0/7"]["link_status"] == "down"  # the OOB port has no cable in the lab
+    assert rows["Loopback0"]["hardware_type"] == "Loopback" and rows["Loopback0"]["mtu"] == "1514"
+    one = term.cmd("show interfaces gi 0/2")
+    assert one.startswith("GigabitEthernet0/2 is up, line protocol is up") and one.count(" line protocol ") == 1
+    assert "% Invalid input" in term.cmd("show interfaces Gi0/9")
+    term.send("configure terminal\ninterface Gi0/1\nshutdown\nend\n")
+    row = _parse("show interfaces", term.cmd("show interfaces Gi0/1"))[0]
+    assert (row["link_status"], row["protocol_status"]) == ("administratively down", "down")
+
+
+def test_show_ip_interface_and_ipv6(lab: LabState) -> None:
+    term = Term(lab, "R4")
+    rows = {r["interface"]: r for r in _parse("show ip interface", term.cmd("show ip interface"))}
+    assert rows["GigabitEthernet0/1"]["ip_address"] == ["10.0.4.1"]
+    assert rows["GigabitEthernet0/1"]["outgoing_acl"] == "PROTECT-H2"
+    assert rows["Loopback0"]["prefix_length"] == ["32"]
+    assert term.cmd("show ip interface Gi0/0").startswith("GigabitEthernet0/0 is up, line protocol is up\n")
+    assert term.cmd("show ipv6 interface") == ""  # IPv4-only lab: IOS prints nothing
+
+
+def test_show_access_lists_parses(lab: LabState) -> None:
+    term = Term(lab, "R4")
+    out = term.cmd("show access-lists")
+    assert out.splitlines() == ["Extended IP access list PROTECT-H2",
+                                "    10 deny tcp any host 10.0.4.10 eq telnet", "    20 permit ip any any"]
+    rows = _parse("show access-lists", out)
+    assert [(r["name"], r["sn"], r["action"], r["protocol"]) for r in rows] == [
+        ("PROTECT-H2", "10", "deny", "tcp"), ("PROTECT-H2", "20", "permit", "ip")]
+    term.send("configure terminal\naccess-list 10 permit 10.0.0.0 0.0.0.255\naccess-list 10 deny any\nend\n")
+    out = term.cmd("show ip access-lists 10")
+    assert out.splitlines() == ["Standard IP access list 10", "    10 permit 10.0.0.0, wildcard bits 0.0.0.255",
+                                "    20 deny any"]
+    assert term.cmd("show access-lists NOPE") == ""
+
+
+def test_show_lldp_neighbors_detail_matches_links(lab: LabState) -> None:
+    term = Term(lab, "R3")
+    rows = _parse("show lldp neighbors detail", term.cmd("show lldp neighbors detail"))
+    seen = {(r["local_interface"], r["neighbor_name"], r["neighbor_port_id"]) for r in rows}
+    assert seen == {("Gi0/0", "R1", "Gi0/1"), ("Gi0/1", "R2", "Gi0/1"), ("Gi0/2", "R4", "Gi0/0")}
+    by_name = {r["neighbor_name"]: r for r in rows}
+    assert by_name["R4"]["mgmt_address"] == "10.0.34.2" and by_name["R4"]["neighbor_interface"] == "to R3"
+    brief = _parse("show lldp neighbors", term.cmd("show lldp neighbors"))
+    assert {r["neighbor_name"] for r in brief} == {"R1", "R2", "R4"}
+    assert "Total entries displayed: 1" in term.cmd("show lldp neighbors Gi0/2 detail")
+
+
+def test_show_arp_and_ospf_interface_brief(lab: LabState) -> None:
+    term = Term(lab, "R1")
+    arp = {r["address"]: r for r in _parse("show arp", term.cmd("show arp"))}
+    assert arp["10.0.12.2"]["interface"] == "GigabitEthernet0/0" and arp["10.0.12.1"]["age_min"] == "-"
+    assert "10.0.1.10" in arp  # host h1 on the LAN
+    brief = {r["interface"]: r for r in _parse("show ip ospf interface brief", term.cmd("show ip ospf interface brief"))}
+    assert brief["Gi0/0"]["neighbors_fc"] == "1/1" and brief["Lo0"]["state"] == "LOOP"
+    assert brief["Gi0/2"]["neighbors_fc"] == "0/0"  # passive LAN
+
+
+def test_bgp_views(lab: LabState) -> None:
+    term = Term(lab, "R2")
+    table = _parse("show ip bgp", term.cmd("show ip bgp"))
+    assert {(r["network"], r["next_hop"], r["as_path"]) for r in table} == {
+        ("10.0.1.0/24", "10.0.12.1", ""), ("10.0.4.0/24", "10.0.23.2", ""),
+        ("198.51.100.0", "10.0.25.2", "65002"), ("203.0.113.0", "10.0.25.2", "65002")}
+    neighbors = {r["neighbor"]: r for r in _parse("show ip bgp neighbors", term.cmd("show ip bgp neighbors"))}
+    assert neighbors["10.0.25.2"]["remote_router_id"] == "5.5.5.5"
+    assert neighbors["3.3.3.3"]["bgp_state"] == "Established" and neighbors["3.3.3.3"]["localhost_ip"] == "2.2.2.2"
+    summary = term.cmd("show bgp all summary")
+    assert summary.startswith("For address family: IPv4 Unicast\nBGP router identifier 2.2.2.2, local AS number 65001")
+    detail = term.cmd("show ip bgp 198.51.100.0/24")
+    assert "  65002\n    10.0.25.2 from 10.0.25.2 (5.5.5.5)" in detail and "localpref 100, valid, external, best" in detail
+    assert term.cmd("show bgp ipv6 unicast neighbors") == ""
+    assert Term(lab, "R1").cmd("show ip bgp summary") == "% BGP not active\n"
+    protocols = term.cmd("show ip protocols | include bgp")
+    assert 'Routing Protocol is "bgp 65001"' in protocols
+
+
+def test_route_detail_views(lab: LabState) -> None:
+    term = Term(lab, "R2")
+    ospf = term.cmd("show ip route 10.0.4.10")
+    assert ospf.startswith("Routing entry for 10.0.4.0/24\n")
+    assert 'Known via "ospf 1", distance 110, metric 3, type inter area' in ospf
+    assert "  * 10.0.23.2, from 3.3.3.3, " in ospf and "via GigabitEthernet0/1" in ospf
+    bgp = term.cmd("show ip route 198.51.100.0 255.255.255.0")
+    assert 'Known via "bgp 65001", distance 20' in bgp and "  * 10.0.25.2, from 10.0.25.2," in bgp
+    assert "Routing entry for 0.0.0.0/0, supernet" in term.cmd("show ip route 0.0.0.0 0.0.0.0")
+    assert term.cmd("show ip route 10.0.4.0 255.255.0.0") == "% Subnet not in table\n"
+    local = term.cmd("show ip route 10.0.12.2")
+    assert local.startswith("Routing entry for 10.0.12.2/32") and "metric 0 (connected)" in local
+    assert Term(lab, "R5").cmd("show ip route 99.9.9.9") == "% Network not in table\n"
+    connected = term.cmd("show ip route connected")
+    assert "C        10.0.12.0/30 is directly connected" in connected and "\nO " not in connected
+    assert "Gateway of last resort is 10.0.25.2 to network 0.0.0.0" in connected
+
+
+def test_traceroute_accepts_napalm_options(lab: LabState) -> None:
+    term = Term(lab, "R2")
+    trace = term.cmd("traceroute 6.6.6.6 ttl 0 255 timeout 2")
+    assert "  1 10.0.25.2 " in trace and "  2 10.1.56.2 " in trace
+    assert "% Invalid input" in term.cmd("traceroute 6.6.6.6 ttl 0 999")
+    assert "Success rate is 100 percent" in term.cmd("ping 10.0.4.1 timeout 2 size 100 repeat 5 source Loopback0")

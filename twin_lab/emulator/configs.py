@@ -155,3 +155,24 @@ def incremental_commands(before: str, after: str) -> list[str]:
         if header not in new_blocks:
             out.append(f"no {header}")
     return out
+
+
+def merge_commands(before: str, candidate: str) -> list[str]:
+    """``show archive config incremental-diffs``: the candidate's lines (as typed, in order) that the
+    running config does not already have in the same context; a header is listed with any child that is."""
+    def norm(line: str) -> str:
+        return " ".join(line.split())
+
+    running = {norm(h): {norm(c) for c in children} for h, children in config_blocks(before).items()}
+    out: list[str] = []
+    for header, children in config_blocks(candidate).items():
+        have = running.get(norm(header))
+        if have is None:
+            out.append(header)
+            out.extend(children)
+            continue
+        missing = [c for c in children if norm(c) not in have]
+        if missing:
+            out.append(header)
+            out.extend(missing)
+    return out

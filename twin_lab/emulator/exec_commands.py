@@ -9,15 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from twin_lab.emulator import file_commands as files
+from twin_lab.emulator import show_commands
 from twin_lab.emulator.commands import CommandSet, Invocation, Output, Question
 from twin_lab.emulator.render_interfaces import render_ip_interface_brief
-from twin_lab.emulator.render_routing import (
-    render_bgp_summary,
-    render_ip_route,
-    render_ospf_neighbors,
-    render_ping,
-    render_traceroute,
-)
+from twin_lab.emulator.render_routing import render_ospf_neighbors, render_ping, render_traceroute
 from twin_lab.emulator.render_system import render_clock, render_hosts, render_version
 from twin_lab.ios.grammar import INCOMPLETE, CommandError
 
@@ -176,11 +171,6 @@ def show_file_systems(shell: Shell, inv: Invocation) -> Output:
             "             -             -    opaque     rw   null:\n")
 
 
-def show_ip_route(shell: Shell, inv: Invocation) -> Output:
-    inv.expect_none()
-    return render_ip_route(shell.network.routes(shell.device), shell.state.uptime())
-
-
 def show_ospf_neighbor(shell: Shell, inv: Invocation) -> Output:
     inv.expect_none()
     config = shell.network.config(shell.device)
@@ -188,15 +178,6 @@ def show_ospf_neighbor(shell: Shell, inv: Invocation) -> Output:
     neighbors = shell.network.ospf_neighbors(shell.device)
     router_id = shell.network.control_plane.ospf.router_id.get(shell.device)
     return render_ospf_neighbors(neighbors, router_id, p2p)
-
-
-def show_bgp_summary(shell: Shell, inv: Invocation) -> Output:
-    inv.expect_none()
-    config = shell.network.config(shell.device)
-    sessions = shell.network.bgp_sessions(shell.device)
-    bgp = shell.network.control_plane.bgp
-    return render_bgp_summary(sessions, bgp.router_id.get(shell.device), config.bgp.asn if config.bgp else None,
-                              len(bgp.paths.get(shell.device, {})), shell.state.uptime())
 
 
 def _ip_arg(inv: Invocation, index: int) -> int:
@@ -230,9 +211,10 @@ def _source_ip(shell: Shell, inv: Invocation, index: int) -> int | None:
     return address if address in owned else None
 
 
-def _probe_options(shell: Shell, inv: Invocation) -> tuple[int, int | None, int, int]:
+def _probe_options(shell: Shell, inv: Invocation) -> tuple[int, int | None, int, int, int]:
+    """(destination, source, repeat, size, max ttl) from ``ping``/``traceroute`` keywords."""
     destination = _ip_arg(inv, 0)
-    source, repeat, size = None, 5, 100
+    source, repeat, size, max_ttl = None, 5, 100, 30
     index = 1
     while index < len(inv.args):
         word = inv.args[index].text.lower()
@@ -252,24 +234,33 @@ def _probe_options(shell: Shell, inv: Invocation) -> tuple[int, int | None, int,
                                    inv.args[index + 1].start, inv.line)
         elif not value.isdigit():
             raise inv.invalid(index + 1)
+        elif options[0] == "ttl":  # traceroute: "ttl MIN MAX"
+            if index + 2 >= len(inv.args):
+                raise CommandError(INCOMPLETE, len(inv.line), inv.line)
+            if not inv.args[index + 2].text.isdigit() or not 1 <= int(inv.args[index + 2].text) <= 255:
+                raise inv.invalid(index + 2)
+            max_ttl = int(inv.args[index + 2].text)
+            index += 1
         elif options[0] == "repeat":
             repeat = max(1, min(int(value), 100))
         elif options[0] == "size":
+            if not 36 <= int(value) <= 18024:
+                raise inv.invalid(index + 1)
             size = int(value)
         index += 2
-    return destination, source, repeat, size
+    return destination, source, repeat, size, max_ttl
 
 
 def cmd_ping(shell: Shell, inv: Invocation) -> Output:
-    destination, source, repeat, size = _probe_options(shell, inv)
+    destination, source, repeat, size, _ttl = _probe_options(shell, inv)
     result = shell.network.ping(shell.device, destination, source)
     return render_ping(destination, result, repeat, size)
 
 
 def cmd_traceroute(shell: Shell, inv: Invocation) -> Output:
-    destination, source, _repeat, _size = _probe_options(shell, inv)
+    destination, source, _repeat, _size, max_ttl = _probe_options(shell, inv)
     trace = shell.network.traceroute(shell.device, destination, source)
-    return render_traceroute(destination, trace)
+    return render_traceroute(destination, trace, min(max_ttl, 30))
 
 
 def build_commands() -> CommandSet:
@@ -295,9 +286,7 @@ def build_commands() -> CommandSet:
     add("show privilege", show_privilege, level=1, pipe=True)
     add("show terminal", show_terminal, level=1, pipe=True)
     add("show ip interface brief", show_ip_interface_brief, level=1, pipe=True)
-    add("show ip route", show_ip_route, level=1, pipe=True)
     add("show ip ospf neighbor", show_ospf_neighbor, level=1, pipe=True)
-    add("show ip bgp summary", show_bgp_summary, level=1, pipe=True)
     add("ping", cmd_ping, level=1)
     add("traceroute", cmd_traceroute, level=1)
     add("show running-config", files.show_running, pipe=True)
@@ -318,4 +307,5 @@ def build_commands() -> CommandSet:
     add("write terminal", files.cmd_write, pipe=True)
     add("write erase", files.cmd_write)
     add("erase", files.cmd_erase)
+    show_commands.register(commands)
     return commands

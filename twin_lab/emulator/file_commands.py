@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING
 from twin_lab.emulator.commands import Invocation, Output, Question
 from twin_lab.emulator.configs import (
     clean_config_text,
+    contextual_diff,
     display_config,
     incremental_commands,
+    merge_commands,
     render_differences,
 )
 from twin_lab.emulator.flash import FilePath, error_opening, parse_path
@@ -372,7 +374,9 @@ def show_incremental_diffs(shell: Shell, inv: Invocation) -> Output:
         return _line_errors(errors)
     before = shell.lab.running_display(shell.device, stamp=False)
     after = display_config(fork.running_config(shell.device))
-    commands = incremental_commands(before, after)
+    commands = []
+    if contextual_diff(before, after):
+        commands = merge_commands(before, clean_config_text(text)) or incremental_commands(before, after)
     if not commands:
         return "!List of Commands:\nend\n!No changes were found\n"
     return "!List of Commands:\n" + "\n".join(commands) + "\nend\n"

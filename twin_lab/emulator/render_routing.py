@@ -1,5 +1,6 @@
 """Routing and reachability views rendered from simulator state, in IOS 15 layouts:
-``show ip route``, ``show ip ospf neighbor``, ``show ip bgp summary``, ``ping``, ``traceroute``.
+``show ip route [prefix]``, ``show ip ospf neighbor``, ``show ip ospf interface brief``,
+``show ip protocols``, ``ping``, ``traceroute`` (BGP views live in ``render_bgp``).
 
 Everything is read from ``Network`` (routes, neighbours, sessions, ping/trace results); the
 emulator adds only formatting and timers (ages count from lab start).
@@ -7,8 +8,9 @@ emulator adds only formatting and timers (ages count from lab start).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from twin_lab.addressing import int_to_ip, plen_to_mask
-from twin_lab.controlplane.bgp import BgpSession
 from twin_lab.controlplane.ospf import OspfNeighbor
 from twin_lab.controlplane.rib import Route
 from twin_lab.dataplane import PingResult, Trace
@@ -65,10 +67,11 @@ def _route_lines(route: Route, prefix: str, width: int, age: str) -> list[str]:
     return lines
 
 
-def render_ip_route(routes: list[Route], age_seconds: float) -> str:
+def render_ip_route(routes: list[Route], age_seconds: float, all_routes: list[Route] | None = None) -> str:
+    """``show ip route``; ``all_routes`` (the unfiltered table) decides the gateway of last resort."""
     age = age_text(age_seconds)
     out = [ROUTE_CODES]
-    default = next((r for r in routes if r.plen == 0 and r.next_hops), None)
+    default = next((r for r in (routes if all_routes is None else all_routes) if r.plen == 0 and r.next_hops), None)
     if default is not None and default.next_hops[0].ip is not None:
         out.append(f"Gateway of last resort is {int_to_ip(default.next_hops[0].ip)} to network 0.0.0.0\n")
     else:
@@ -120,32 +123,6 @@ def render_ospf_neighbors(neighbors: list[OspfNeighbor], my_router_id: int | Non
     return "\n".join(lines) + "\n"
 
 
-def render_bgp_summary(sessions: list[BgpSession], router_id: int | None, local_as: int | None,
-                       prefixes: int, age_seconds: float) -> str:
-    if local_as is None:
-        return "% BGP not active\n"
-    table_version = prefixes + 1
-    lines = [
-        f"BGP router identifier {int_to_ip(router_id or 0)}, local AS number {local_as}",
-        f"BGP table version is {table_version}, main routing table version {table_version}",
-        f"{prefixes} network entries using {prefixes * 144} bytes of memory",
-        f"{prefixes} path entries using {prefixes * 80} bytes of memory",
-        "",
-        "Neighbor        V           AS MsgRcvd MsgSent   TblVer  InQ OutQ Up/Down  State/PfxRcd",
-    ]
-    minutes = int(age_seconds // 60)
-    for session in sorted(sessions, key=lambda s: s.peer_ip):
-        established = session.established
-        received = 2 * minutes + 5 if established else 0
-        sent = 2 * minutes + 6 if established else 0
-        updown = age_text(age_seconds) if established else "never"
-        state = str(session.received) if established else session.state
-        remote_as = session.remote_as if session.remote_as is not None else 0
-        lines.append(f"{int_to_ip(session.peer_ip):<15} 4 {remote_as:>12} {received:>7} {sent:>7} "
-                     f"{table_version if established else 1:>8} {0:>4} {0:>4} {updown:>8} {state:>8}")
-    return "\n".join(lines) + "\n"
-
-
 def render_ping(destination: int, result: PingResult | None, repeat: int = 5, size: int = 100) -> str:
     lines = ["Type escape sequence to abort.",
              f"Sending {repeat}, {size}-byte ICMP Echos to {int_to_ip(destination)}, timeout is 2 seconds:"]
@@ -177,3 +154,104 @@ def render_traceroute(destination: int, trace: Trace, max_ttl: int = 30) -> str:
         for ttl in range(len(hops) + 1, max_ttl + 1):
             lines.append(f"{ttl:>3}  *  *  * ")
     return "\n".join(lines) + "\n"
+
+
+# --- show ip route PREFIX --------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class RouteContext:
+    """Device facts the route detail view needs besides the route itself."""
+
+    ospf_pid: int | None = None
+    bgp_as: int | None = None
+    neighbor_ids: dict[int, int] = field(default_factory=dict)  # OSPF neighbour address -> router id
+    bgp_from: int | None = None  # BGP: the peer the best path came from
+    bgp_as_path: tuple[int, ...] = ()
+    bgp_external: bool = True
+    static_via_interface: bool = False  # the static route names an exit interface
+
+
+_OSPF_TYPE = {"O": "intra area", "O IA": "inter area", "O E1": "extern 1", "O E2": "extern 2",
+              "O N1": "NSSA extern 1", "O N2": "NSSA extern 2"}
+
+
+def render_route_detail(route: Route, ctx: RouteContext, age_seconds: float) -> str:
+    """``show ip route A.B.C.D [MASK]``: the ``Routing entry for`` view NAPALM's get_route_to parses."""
+    age = age_text(age_seconds)
+    supernet = ", supernet" if route.plen < _classful_plen(route.net) else ""
+    lines = [f"Routing entry for {int_to_ip(route.net)}/{route.plen}{supernet}"]
+    default = ", candidate default path" if route.plen == 0 else ""
+    protocol = route.protocol
+    if protocol in ("C", "L"):
+        detail = "connected, via interface" if protocol == "C" else "connected"
+        lines.append(f'  Known via "connected", distance 0, metric 0 ({detail})')
+        if protocol == "C" and ctx.ospf_pid is not None:
+            lines.append(f"  Redistributing via ospf {ctx.ospf_pid}")
+        lines.append("  Routing Descriptor Blocks:")
+        interface = route.next_hops[0].interface if route.next_hops else "Null0"
+        lines += [f"  * directly connected, via {interface}", "      Route metric is 0, traffic share count is 1"]
+    elif protocol == "S":
+        lines.append(f'  Known via "static", distance {route.distance}, metric {route.metric}{default}')
+        lines.append("  Routing Descriptor Blocks:")
+        for index, hop in enumerate(route.next_hops):
+            star = "*" if index == 0 else " "
+            if hop.ip is None:
+                lines.append(f"  {star} directly connected, via {hop.interface}")
+            elif ctx.static_via_interface and hop.interface:
+                lines.append(f"  {star} {int_to_ip(hop.ip)}, via {hop.interface}")
+            else:
+                lines.append(f"  {star} {int_to_ip(hop.ip)}")
+            lines.append(f"      Route metric is {route.metric}, traffic share count is 1")
+    elif protocol.startswith("O"):
+        kind = _OSPF_TYPE.get(protocol, "intra area")
+        forward = f", forward metric {route.metric}" if "extern" in kind else ""
+        lines.append(f'  Known via "ospf {ctx.ospf_pid or 1}", distance {route.distance}, metric {route.metric}'
+                     f"{default}, type {kind}{forward}")
+        first = route.next_hops[0] if route.next_hops else None
+        if first is not None and first.ip is not None:
+            lines.append(f"  Last update from {int_to_ip(first.ip)} on {first.interface}, {age} ago")
+        lines.append("  Routing Descriptor Blocks:")
+        for index, hop in enumerate(route.next_hops):
+            star = "*" if index == 0 else " "
+            origin = ctx.neighbor_ids.get(hop.ip or 0, hop.ip or 0)
+            lines += [f"  {star} {int_to_ip(hop.ip or 0)}, from {int_to_ip(origin)}, {age} ago, via {hop.interface}",
+                      f"      Route metric is {route.metric}, traffic share count is 1"]
+    else:  # B
+        external = ctx.bgp_external
+        head = f'  Known via "bgp {ctx.bgp_as or 0}", distance {route.distance}, metric {route.metric}'
+        lines.append(head + ("" if external else ", type internal") + default)
+        if ctx.bgp_as_path:
+            lines.append(f"  Tag {ctx.bgp_as_path[0]}, type {'external' if external else 'internal'}")
+        hop = route.next_hops[0].ip if route.next_hops and route.next_hops[0].ip is not None else 0
+        source = ctx.bgp_from if ctx.bgp_from is not None else hop
+        lines += [f"  Last update from {int_to_ip(hop)} {age} ago",
+                  "  Routing Descriptor Blocks:",
+                  f"  * {int_to_ip(hop)}, from {int_to_ip(source)}, {age} ago",
+                  f"      Route metric is {route.metric}, traffic share count is 1",
+                  f"      AS Hops {len(ctx.bgp_as_path)}"]
+        if ctx.bgp_as_path:
+            lines.append(f"      Route tag {ctx.bgp_as_path[0]}")
+        lines.append("      MPLS label: none")
+    return "\n".join(lines) + "\n"
+
+
+# --- show ip ospf interface brief / show ip protocols ----------------------------------------------
+
+def render_ospf_interface_brief(rows: list[tuple[str, int, int, tuple[int, int], int, str, int, int]]) -> str:
+    """Rows: (interface, pid, area, (ip, plen), cost, state, full, count)."""
+    from twin_lab.addressing import short_interface
+
+    lines = ["Interface    PID   Area            IP Address/Mask    Cost  State Nbrs F/C"]
+    for name, pid, area, (ip, plen), cost, state, full, count in rows:
+        address = f"{int_to_ip(ip)}/{plen}"
+        lines.append(f"{short_interface(name):<12} {pid:<5} {area!s:<15} {address:<18} {cost:<5} {state:<5} {full}/{count}")
+    return "\n".join(lines) + "\n"
+
+
+def render_ip_protocols(blocks: list[list[str]]) -> str:
+    """``show ip protocols``: one pre-rendered block per routing process."""
+    out = ["*** IP Routing is NSF aware ***", ""]
+    for block in blocks:
+        out.extend(block)
+        out.append("")
+    return "\n".join(out)

@@ -247,12 +247,13 @@ class LabServer:
         """Stop listening and close every session cleanly."""
         for listener in self._listeners:
             listener.close()
-        for conn in list(self._connections):
+        connections = list(self._connections)
+        for conn in connections:
             conn.close()
-        for conn in list(self._connections):
-            try:
-                await asyncio.wait_for(conn.wait_closed(), 2)
-            except TimeoutError:
+        results = await asyncio.gather(*(asyncio.wait_for(conn.wait_closed(), 2) for conn in connections),
+                                       return_exceptions=True)
+        for conn, result in zip(connections, results, strict=True):
+            if isinstance(result, BaseException):
                 conn.abort()
         for listener in self._listeners:
             await listener.wait_closed()

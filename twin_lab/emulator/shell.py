@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 _LINE_END = re.compile(r"\r\n|\r|\n|\x1a|\x03")
 UNKNOWN_COMMAND = "% Unknown command or computer name, or unable to find computer address"
+MAX_LINE = 16_384  # characters kept of one unterminated line (a client streaming garbage cannot grow it)
 
 
 def error_text(err: CommandError, caret_base: int) -> str:
@@ -95,7 +96,7 @@ class Shell:
         self._after_cr = False
         position = 0
         for match in _LINE_END.finditer(data):
-            line = self._buffer + data[position:match.start()]
+            line = (self._buffer + data[position:match.start()])[:MAX_LINE]
             self._buffer = ""
             position = match.end()
             terminator = match.group()
@@ -106,7 +107,7 @@ class Shell:
             if self.closed:
                 break
         else:
-            self._buffer += data[position:]
+            self._buffer = (self._buffer + data[position:])[:MAX_LINE]
             self._after_cr = data.endswith("\r")
         self._flush()
         if self.closed:
