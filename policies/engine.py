@@ -92,9 +92,10 @@ class Context:
     def build(cls, request: ChangeRequest, pack: PolicyPack) -> Context:
         ctx = cls(request, pack, normalize_changes(request.changes))
         for device, entry in request.inventory.items():
-            if entry.mgmt_interface:
-                canon = _canon(entry.mgmt_interface) or entry.mgmt_interface
-                ctx.mgmt.setdefault(device, set()).add(canon.lower())
+            names = entry.mgmt_interface or []
+            for name in [names] if isinstance(names, str) else names:
+                canon = _canon(name) or name.strip()
+                ctx.mgmt.setdefault(device.strip().lower(), set()).add(canon.lower())
             ctx.known_collectors.update(c.lower() for c in entry.collectors)
         ctx.known_collectors.update(c.lower() for c in pack.known_collectors)
         for line in ctx.lines:
@@ -105,7 +106,7 @@ class Context:
     # line facts
 
     def is_mgmt(self, line: NormalLine) -> bool:
-        names = self.mgmt.get(line.device, set())
+        names = self.mgmt.get(line.device.strip().lower(), set())
         section = line.section.lower()
         if (line.device, section) in self.mgmt_sections:
             return True
@@ -152,7 +153,11 @@ class Context:
         return clean_text("\n".join([request.intent, *notes]))
 
     def line_count(self) -> int:
-        return len(self.lines)
+        """Config lines as the operator wrote them (blank lines and ``!`` comments aside): ``exit`` and
+        ``end`` count too, so the blast-radius limit reads the same as a person counting the change."""
+        typed = sum(1 for change in self.request.changes for raw in change.lines
+                    for part in str(raw).splitlines() if part.strip() and not part.strip().startswith("!"))
+        return max(typed, len(self.lines))
 
     def outside_window(self) -> bool:
         window = self.pack.change_window

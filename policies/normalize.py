@@ -333,6 +333,19 @@ def _belongs(text: str, kind: str, indented: bool) -> bool:
     return inside[2] == outside[2] or (not opens and outside[2] not in _GLOBAL_ONLY_FIRST)
 
 
+_FREE_TEXT = re.compile(r"^\s*(no\s+)?(ban|desc|rem|ali|\d+\s+rem|snmp-server\s+(loc|con)|host|cli|action|event)", re.I)
+
+
+def _split_commands(line: str) -> list[str]:
+    """``int gi0/0 ; shut`` is two commands (as scripts and some CLIs take them); free text (banners,
+    descriptions, remarks, aliases, EEM/kron actions) keeps its semicolons."""
+    if ";" not in line or _FREE_TEXT.match(line):
+        return [line]
+    indent = line[:len(line) - len(line.lstrip())]
+    parts = [p.strip() for p in line.split(";")]
+    return [indent + parts[0], *(p for p in parts[1:] if p)]
+
+
 def normalize_lines(lines: list[str], device: str = "") -> list[NormalLine]:
     """Parse one device's candidate lines into normalised (section, command) pairs, keeping context."""
     result: list[NormalLine] = []
@@ -342,7 +355,8 @@ def normalize_lines(lines: list[str], device: str = "") -> list[NormalLine]:
     banner_header = ""
     flat: list[str] = []
     for line in lines:
-        flat.extend(str(line).replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+        for part in str(line).replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+            flat.extend(_split_commands(part))
     for index, raw in enumerate(flat):
         line = clean_text(raw)
         stripped = line.strip()
@@ -380,8 +394,17 @@ def normalize_lines(lines: list[str], device: str = "") -> list[NormalLine]:
 
 
 def normalize_changes(changes) -> list[NormalLine]:
-    """All lines of a request's ``changes`` (a list of DeviceChange), device by device."""
-    out: list[NormalLine] = []
+    """All lines of a request's ``changes`` (a list of DeviceChange), device by device.
+
+    Entries for the same device (names compared case-insensitively) are one config session, in order:
+    ``[{"device": "R1", "lines": ["int gi0/0"]}, {"device": "R1", "lines": ["shut"]}]`` shuts Gi0/0, so
+    splitting a change across entries cannot hide a line from its section.
+    """
+    sessions: dict[str, tuple[str, list[str]]] = {}
     for change in changes:
-        out.extend(normalize_lines(change.lines, change.device))
+        key = change.device.strip().lower()
+        sessions.setdefault(key, (change.device, []))[1].extend(change.lines)
+    out: list[NormalLine] = []
+    for device, lines in sessions.values():
+        out.extend(normalize_lines(lines, device))
     return out

@@ -144,7 +144,11 @@ class TextCondition(BaseModel):
         return None
 
 
-_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\s+[-\u2013\u2014]\s+|:\s+(?=[A-Z])")
+# Sentence breaks, but not after the abbreviations people put before names ("Mr. Jones", "St. Mary's").
+_ABBREVIATIONS = "".join(rf"(?<!\b{a}\.)" for a in ("Mr", "Mrs", "Ms", "Dr", "St", "Mt", "Jr", "Sr", "Prof",
+                                                      "vs", "No", "Nr", "approx", "etc", "Inc", "Ltd", "Co"))
+_SENTENCE = re.compile(rf"(?<=[.!?;]){_ABBREVIATIONS}(?<!\be\.g\.)(?<!\bi\.e\.)\s+|\n+|\s+[-\u2013\u2014]\s+"
+                       r"|:\s+(?=[A-Z])")
 
 
 def _chunks(text: str, scope: str) -> list[str]:

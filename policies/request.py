@@ -44,12 +44,38 @@ class DryRun(BaseModel):
                                               description="Device pairs whose OSPF/BGP adjacency goes down.")
     devices_changed: int | None = Field(default=None, ge=0, description="Devices whose config changes.")
 
+    @field_validator("reachability_lost", "adjacencies_lost", mode="before")
+    @classmethod
+    def _pairs(cls, value: Any) -> Any:
+        """Tolerate the shapes tools write: ``[["h1", "h2"]]``, ``["h1->h2"]``, ``[{"src": .., "dst": ..}]``
+        or a bare count; each lost pair counts, whatever its spelling."""
+        if value is None:
+            return []
+        if isinstance(value, bool):
+            value = int(value)
+        if isinstance(value, int):
+            return [["?", "?"] for _ in range(max(value, 0))]
+        if isinstance(value, (str, dict)):
+            value = [value]
+        if not isinstance(value, list):
+            return value
+        out = []
+        for item in value:
+            if isinstance(item, dict):
+                out.append([str(v) for v in item.values()])
+            elif isinstance(item, (list, tuple)):
+                out.append([str(v) for v in item])
+            else:
+                out.append([str(item)])
+        return out
+
 
 class InventoryEntry(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     tags: list[str] = Field(default_factory=list, description="Device tags, e.g. core, edge, protected.")
-    mgmt_interface: str | None = Field(default=None, description="The management interface of the device.")
+    mgmt_interface: str | list[str] | None = Field(default=None,
+                                                   description="The management interface(s) of the device.")
     collectors: list[str] = Field(default_factory=list,
                                   description="Approved flow/telemetry collectors for this device.")
 
@@ -96,14 +122,22 @@ class ChangeRequest(BaseModel):
     # --- derived facts --------------------------------------------------------------------------
 
     def device_names(self) -> list[str]:
-        seen: dict[str, None] = {}
+        seen: dict[str, str] = {}
         for change in self.changes:
             if any(line.strip() and not line.strip().startswith("!") for line in change.lines):
-                seen.setdefault(change.device, None)
-        return list(seen)
+                seen.setdefault(change.device.strip().lower(), change.device)
+        return list(seen.values())
+
+    def entry_of(self, device: str) -> InventoryEntry | None:
+        """The inventory entry of ``device``; names match case-insensitively (``core1`` is ``CORE1``)."""
+        entry = self.inventory.get(device)
+        if entry is None:
+            wanted = device.strip().lower()
+            entry = next((e for name, e in self.inventory.items() if name.strip().lower() == wanted), None)
+        return entry
 
     def tags_of(self, device: str) -> set[str]:
-        entry = self.inventory.get(device)
+        entry = self.entry_of(device)
         return {t.lower() for t in entry.tags} if entry else set()
 
 
