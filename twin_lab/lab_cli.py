@@ -53,6 +53,7 @@ def inventory(network: Network, server: LabServer, credentials: Credentials, hos
             "password": credentials.password,
             "data": {
                 "role": getattr(spec, "role", None),
+                "tags": list(getattr(spec, "tags", None) or []),
                 "mgmt_interface": getattr(spec, "mgmt_interface", None),
                 "secret": credentials.secret,
             },
