@@ -84,15 +84,20 @@ def test_dry_run_predicts_the_lab(lab, name: str) -> None:
 
 
 def test_dry_run_without_topology_uses_lldp_and_matches_observed(lab) -> None:
-    """Against devices alone (no topology, no hosts): links from LLDP; the observed diff is computed by
-    pulling the network again through the same builder."""
+    """Against devices alone (no topology): links from LLDP, end hosts from ARP on LAN ports; the observed
+    diff is computed by pulling the network again through the same builder."""
     _running, _topology, session = lab
     change = ChangeSet(changes={"R3": ["interface GigabitEthernet0/2", " shutdown"]})
     snapshot = pull_snapshot(session)
-    assert snapshot.link_source == "lldp" and len(snapshot.links) == 6 and not snapshot.hosts
+    assert snapshot.link_source == "lldp" and len(snapshot.links) == 6
+    assert {n: (h.ip, h.attach) for n, h in snapshot.hosts.items()} == {
+        "host-10.0.1.10": ("10.0.1.10/24", "R1:GigabitEthernet0/2"),
+        "host-10.0.4.10": ("10.0.4.10/24", "R4:GigabitEthernet0/1"),
+        "host-203.0.113.10": ("203.0.113.10/24", "R6:GigabitEthernet0/1")}
     predicted = dry_run(session, change, snapshot=snapshot)
     assert predicted.adjacency_pairs() == [["R3", "R4"]] and predicted.reachability_lost
-    assert all(("R4:Loopback0" in pair) for pair in predicted.reachability_lost)
+    assert all(("R4:Loopback0" in pair or "host-10.0.4.10" in pair) for pair in predicted.reachability_lost)
+    assert any("host-10.0.4.10" in pair for pair in predicted.reachability_lost)
     assert run_transaction(session, change).status == "committed"
     observed = compare_snapshots(snapshot, pull_snapshot(session))
     assert summary(predicted) == summary(observed)

@@ -25,7 +25,7 @@ from tools.connections import describe_error
 from tools.errors import ToolError
 from tools.session import ToolSession
 from tools.transaction import CONFIG_HEADERS
-from twin_lab.addressing import AddressError, canonical_interface, network_of
+from twin_lab.addressing import AddressError, canonical_interface, int_to_ip, ip_to_int, network_of
 from twin_lab.diff import AdjacencyChange, NetworkDiff, RouteChange, diff
 from twin_lab.ios import parse_config
 from twin_lab.network import Network
@@ -197,6 +197,8 @@ def pull_snapshot(session: ToolSession, *, devices: list[str] | None = None, top
         session.check_device(name)
     use_lldp = lldp and topology is None
 
+    arp: dict[str, list[dict[str, Any]]] = {}
+
     def pull(name: str) -> tuple[str, str, dict | None, str | None]:
         try:
             driver = session.napalm(name)
@@ -208,6 +210,10 @@ def pull_snapshot(session: ToolSession, *, devices: list[str] | None = None, top
                         neighbors = driver.get_lldp_neighbors()
                     except Exception:
                         neighbors = None  # LLDP not supported / not running: fall back below
+                    try:
+                        arp[name] = driver.get_arp_table()
+                    except Exception:
+                        arp[name] = []  # no end hosts inferred for this device
             session.log_action(name, "dry_run_pull", {"lldp": use_lldp})
             return name, text, neighbors, None
         except Exception as err:
@@ -233,8 +239,48 @@ def pull_snapshot(session: ToolSession, *, devices: list[str] | None = None, top
         source = "lldp"
         if not links:
             links, source = subnet_links(configs), "subnets"
+        hosts = arp_hosts(arp, configs, links)
     return NetworkSnapshot(configs=configs, links=links, hosts=hosts, specs=specs, link_source=source,
                            warnings=warnings)
+
+
+def arp_hosts(arp: dict[str, list[dict[str, Any]]], configs: dict[str, str], links: list[tuple[str, str]]
+              ) -> dict[str, HostSpec]:
+    """End hosts seen in ARP on interfaces that lead to no other device (LAN ports): ``host-<ip>``.
+
+    Without them a dry-run could only judge reachability between loopbacks; with them it sees the users
+    behind each LAN, as a network engineer reading ARP tables would.
+    """
+    linked = {_link_end(end) for pair in links for end in pair}
+    owned: set[int] = set()
+    addresses: dict[tuple[str, str], tuple[int, int]] = {}
+    for name, text in configs.items():
+        config, _errors = parse_config(clean_config(text), strict=False)
+        for itf in config.interfaces.values():
+            for ip, plen in [itf.address, *itf.secondary] if itf.address else itf.secondary:
+                owned.add(ip)
+                addresses.setdefault((name, itf.name), (ip, plen))
+    hosts: dict[str, HostSpec] = {}
+    for name in sorted(arp):
+        for entry in arp[name]:
+            try:
+                interface, ip = canonical_interface(str(entry.get("interface", ""))), str(entry.get("ip", ""))
+                ip_int = ip_to_int(ip)
+            except (AddressError, ValueError):
+                continue
+            if (name, interface) in linked or ip_int in owned or (name, interface) not in addresses:
+                continue
+            gateway, plen = addresses[(name, interface)]
+            if network_of(ip_int, plen) != network_of(gateway, plen):
+                continue
+            hosts.setdefault(f"host-{ip}", HostSpec(ip=f"{ip}/{plen}", gateway=int_to_ip(gateway),
+                                                    attach=f"{name}:{interface}"))
+    return hosts
+
+
+def _link_end(end: str) -> tuple[str, str | None]:
+    device, _, interface = end.partition(":")
+    return device, _canonical(interface)
 
 
 # --- building and simulating ----------------------------------------------------------------------
