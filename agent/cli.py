@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from agent.commands import register as register_agent_commands
+from finetune.knowledge.cli import register_knowledge
 from policies.cli import audit_app, policy_app
 from twin_lab.cli import twin_app
 from twin_lab.lab_cli import lab_app
@@ -18,6 +19,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(lab_app, name="lab")
 register_agent_commands(app)
+register_knowledge(app)
 
 
 @app.command()
