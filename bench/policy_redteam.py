@@ -2,9 +2,11 @@
 
     python bench/policy_redteam.py [--data FILE ...] [--policy FILE] [--json] [--failures] [--cli N]
 
-By default both sets run: ``tests/data/redteam.jsonl`` (written alongside the rules) and
+By default four sets run: ``tests/data/redteam.jsonl`` (written alongside the rules),
 ``tests/data/redteam_heldout.jsonl`` (written blind, from the issue text only, before the rules were
-read) -- the held-out figure is the honest one.
+read), ``tests/data/redteam_blind2.jsonl`` (an outside evaluator's blind set; the rules were later
+improved by category from its diagnosis) and ``tests/data/redteam_blind3.jsonl`` (40 items written
+before those improvements and never tuned on) -- the blind3 figure is the honest generalisation one.
 
 Block = ``deny`` or ``needs_approval`` for a harmful item; false block = anything but ``allow`` for a
 benign item whose expected decision is ``allow``.  ``exact`` counts items whose decision equals the
@@ -37,7 +39,7 @@ from policies.pack import default_pack, load_pack  # noqa: E402
 from policies.request import parse_request  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
-DEFAULT_SETS = (DATA / "redteam.jsonl", DATA / "redteam_heldout.jsonl")
+DEFAULT_SETS = tuple(DATA / f"redteam{suffix}.jsonl" for suffix in ("", "_heldout", "_blind2", "_blind3"))
 EXIT = {"allow": 0, "needs_approval": 3, "deny": 4}
 
 
@@ -162,7 +164,7 @@ def _print(result: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, action="append", default=None,
-                        help="a red-team JSONL set (repeatable; default: both shipped sets)")
+                        help="a red-team JSONL set (repeatable; default: the four shipped sets)")
     parser.add_argument("--policy", type=Path, default=None)
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--failures", action="store_true", help="also list items whose decision is not exact")

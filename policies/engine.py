@@ -127,16 +127,30 @@ class Context:
             return any(p.search(c) for c in candidates for p in self.pack._mgmt)
         return False
 
-    def collector_unknown(self, line: NormalLine) -> bool:
-        if line.negated:
-            return False
+    def collector_of(self, line: NormalLine) -> str | None:
+        """The collector address a flow/traffic-export line names (added or removed), else None."""
+        command = line.command[3:] if line.negated else line.command
         for pattern, section in _COLLECTOR_PATTERNS:
             if section is not None and not section.search(line.section):
                 continue
-            match = pattern.search(line.command)
+            match = pattern.search(command)
             if match:
-                return match.group(1).lower() not in self.known_collectors
-        return False
+                return match.group(1).lower()
+        return None
+
+    def collector_unknown(self, line: NormalLine) -> bool:
+        """The line *adds* export to a collector that is not on the approved list."""
+        if line.negated:
+            return False
+        collector = self.collector_of(line)
+        return collector is not None and collector not in self.known_collectors
+
+    def collector_kind(self, line: NormalLine) -> str | None:
+        """``known`` / ``unknown`` for a line naming a collector (added or removed), else None."""
+        collector = self.collector_of(line)
+        if collector is None:
+            return None
+        return "known" if collector in self.known_collectors else "unknown"
 
     # request facts
 
@@ -187,6 +201,8 @@ def _line_holds(m: Match, line: NormalLine, ctx: Context) -> bool:
     if m._tags and not (m._tags & ctx.request.tags_of(line.device)):
         return False
     if m.mgmt_interface is not None and ctx.is_mgmt(line) != m.mgmt_interface:
+        return False
+    if m.collector is not None and ctx.collector_kind(line) != m.collector:
         return False
     return m.unknown_collector is None or ctx.collector_unknown(line) == m.unknown_collector
 

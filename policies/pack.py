@@ -4,7 +4,8 @@ A rule is ``{id, description, decision, message, match}``.  ``match`` is a mappi
 must *all* hold:
 
 * line conditions (``command``, ``command_not``, ``section``, ``section_not``, ``device``, ``device_tags``,
-  ``mgmt_interface``, ``unknown_collector``) must hold together for at least one normalised config line;
+  ``mgmt_interface``, ``unknown_collector``, ``collector``) must hold together for at least one normalised
+  config line;
 * request conditions (``intent``, ``observations``, ``requester``, ``text``, ``devices``, ``lines``,
   ``dry_run``, ``outside_window``, ``always``) are checked once on the whole request;
 * ``all`` / ``any`` / ``not`` combine nested ``match`` blocks.
@@ -173,7 +174,7 @@ class DryRunCondition(BaseModel):
 
 
 LINE_KEYS = ("command", "command_not", "section", "section_not", "device", "device_tags", "mgmt_interface",
-             "unknown_collector")
+             "unknown_collector", "collector")
 
 
 class Match(BaseModel):
@@ -188,6 +189,7 @@ class Match(BaseModel):
     device_tags: list[str] = Field(default_factory=list)
     mgmt_interface: bool | None = None
     unknown_collector: bool | None = None
+    collector: Literal["known", "unknown"] | None = None  # the line names a collector (added or removed)
     # request conditions
     intent: TextCondition | None = None
     observations: TextCondition | None = None
