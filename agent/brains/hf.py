@@ -4,6 +4,8 @@ The agent talks to every brain through LangChain's chat-model interface, so a fi
 a drop-in replacement for the expert or a served endpoint. Messages are rendered with the model's own chat
 template (tools included), so what the model sees at inference matches what fine-tuning trained on; tool
 calls are parsed out of the generated text by :mod:`agent.brains.toolparse`, which never raises.
+With tools bound, decoding can be constrained to well-formed calls on observed values
+(:mod:`agent.brains.constrained`, xgrammar; spec option ``constrained=on|off|auto``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from agent.brains.spec import BrainError, BrainSpec, parse_brain_spec
 from agent.brains.toolparse import parse_tool_calls
@@ -93,8 +95,12 @@ class HFChatModel(BaseChatModel):
     """A local transformers causal LM with tool calling. Build with :meth:`from_pretrained`.
 
     Greedy decoding unless ``temperature > 0``. ``invoke(..., max_new_tokens=N)`` overrides per call.
-    ``tool_choice="none"`` hides the tools from the prompt; other choices are not enforced (no constrained
-    decoding yet), so a model may still answer without a call.
+    ``tool_choice="none"`` hides the tools from the prompt.
+
+    ``constrained``: True decodes every reply with tools bound as 1..8 ``<tool_call>`` blocks whose name is
+    a bound tool and whose device/interface/address arguments are values seen so far (see
+    :mod:`agent.brains.constrained`; BrainError when xgrammar is missing); False decodes freely (a model may
+    answer without a call); None (the default, "auto") is True when xgrammar is importable, else False.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -106,6 +112,9 @@ class HFChatModel(BaseChatModel):
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
     temperature: float = 0.0
     top_p: float | None = None
+    constrained: bool | None = None
+    constraint_limits: Any = None  # agent.brains.constrained.Limits; None: its defaults
+    _grammars: Any = PrivateAttr(default=None)
 
     @property
     def _llm_type(self) -> str:
@@ -114,7 +123,7 @@ class HFChatModel(BaseChatModel):
     @property
     def _identifying_params(self) -> dict[str, Any]:
         return {"model_name": self.model_name, "adapter": self.adapter, "max_new_tokens": self.max_new_tokens,
-                "temperature": self.temperature}
+                "temperature": self.temperature, "constrained": self.constrained}
 
     # ---- construction -------------------------------------------------------------------------------
 
@@ -129,6 +138,8 @@ class HFChatModel(BaseChatModel):
             kwargs["max_new_tokens"] = parsed.max_new_tokens
         if parsed.temperature is not None:
             kwargs["temperature"] = parsed.temperature
+        if parsed.constrained is not None:
+            kwargs["constrained"] = parsed.constrained
         kwargs.update(overrides)
         return cls.from_pretrained(parsed.target, **kwargs)
 
@@ -142,6 +153,8 @@ class HFChatModel(BaseChatModel):
         local = Path(path).expanduser()
         source = str(local) if local.exists() else str(path)
         quant = _nf4_config() if load_in_4bit else None  # fails fast, before any weights load
+        if fields.get("constrained"):
+            _require_xgrammar()
         cuda = torch.cuda.is_available()
         target = device or ("cuda" if cuda else "cpu")
         load_kwargs: dict[str, Any] = {"local_files_only": local.exists()}
@@ -184,11 +197,40 @@ class HFChatModel(BaseChatModel):
         except Exception as exc:  # jinja errors from a model's own template
             raise BrainError(f"chat template of {self.model_name!r} failed: {exc}") from exc
 
+    # ---- constrained decoding (agent.brains.constrained) -----------------------------------------------
+
+    def constraint_active(self) -> bool:
+        """Whether replies with tools bound are constrained (resolves ``constrained=None`` = auto)."""
+        if self.constrained is False:
+            return False
+        from agent.brains.constrained import xgrammar_available
+
+        if self.constrained is None:
+            return xgrammar_available()
+        _require_xgrammar()
+        return True
+
+    def grammar_cache(self) -> Any:
+        """This model's :class:`~agent.brains.constrained.GrammarCache` (built on first use)."""
+        if self._grammars is None:
+            from agent.brains.constrained import GrammarCache
+
+            out = self.hf_model.get_output_embeddings() if hasattr(self.hf_model, "get_output_embeddings") else None
+            size = int(out.weight.shape[0]) if out is not None and hasattr(out, "weight") else None
+            self._grammars = GrammarCache(self.tokenizer, vocab_size=size, stop_token_ids=self._eos_ids())
+        return self._grammars
+
+    def _eos_ids(self) -> set[int]:
+        eos = self.hf_model.generation_config.eos_token_id
+        eos = eos if eos is not None else self.tokenizer.eos_token_id
+        return set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+
     def _generate_text(self, prompt: str, *, max_new_tokens: int, temperature: float,
-                       stop: list[str] | None) -> tuple[str, int, int, bool]:
+                       stop: list[str] | None, constraint: Any = None) -> tuple[str, int, int, bool]:
         """Run the model on ``prompt``: (new text, input tokens, output tokens, hit the length limit).
 
-        The only step that touches the network's weights; tests may replace it to script the output.
+        The only step that touches the network's weights; tests may replace it to script the output
+        (an override should take ``**kwargs``: ``constraint`` is passed when decoding is constrained).
         """
         import torch
 
@@ -196,9 +238,7 @@ class HFChatModel(BaseChatModel):
         device = _model_device(self.hf_model)
         input_ids = enc["input_ids"].to(device)
         attention = enc["attention_mask"].to(device)
-        gen = self.hf_model.generation_config
-        eos = gen.eos_token_id if gen.eos_token_id is not None else self.tokenizer.eos_token_id
-        eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        eos_ids = self._eos_ids()
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else next(iter(eos_ids), 0)
         kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens, "pad_token_id": pad}
         if temperature > 0:
@@ -207,6 +247,10 @@ class HFChatModel(BaseChatModel):
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if stop:
             kwargs["stopping_criteria"] = _stop_criteria(self.tokenizer, stop, int(input_ids.shape[1]))
+        if constraint is not None:
+            from transformers import LogitsProcessorList
+
+            kwargs["logits_processor"] = LogitsProcessorList([self.grammar_cache().logits_processor(constraint)])
         with torch.inference_mode():
             out = self.hf_model.generate(input_ids=input_ids, attention_mask=attention, **kwargs)
         new = out[0, input_ids.shape[1]:].tolist()
@@ -222,9 +266,15 @@ class HFChatModel(BaseChatModel):
         if kwargs.get("tool_choice") == "none":
             tools = None
         prompt = self.render_prompt(messages, tools)
+        extra: dict[str, Any] = {}
+        if tools and self.constraint_active() and _takes_constraint(self._generate_text):
+            from agent.brains.constrained import build_constraint
+
+            limits = {"limits": self.constraint_limits} if self.constraint_limits is not None else {}
+            extra["constraint"] = build_constraint(tools, messages, **limits)
         text, n_in, n_out, hit_length = self._generate_text(
             prompt, max_new_tokens=int(kwargs.get("max_new_tokens") or self.max_new_tokens),
-            temperature=float(kwargs.get("temperature", self.temperature) or 0.0), stop=stop)
+            temperature=float(kwargs.get("temperature", self.temperature) or 0.0), stop=stop, **extra)
         if stop:
             cut = min((i for i in (text.find(s) for s in stop) if i >= 0), default=-1)
             if cut >= 0:
@@ -238,7 +288,8 @@ class HFChatModel(BaseChatModel):
             tool_calls=parsed.tool_calls if parsed is not None else [],
             invalid_tool_calls=parsed.invalid_tool_calls if parsed is not None else [],
             usage_metadata={"input_tokens": n_in, "output_tokens": n_out, "total_tokens": n_in + n_out},
-            response_metadata={"model_name": self.model_name, "finish_reason": finish, "raw_text": text},
+            response_metadata={"model_name": self.model_name, "finish_reason": finish, "raw_text": text,
+                               "constrained": bool(extra)},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
@@ -268,6 +319,21 @@ def _stop_criteria(tokenizer: Any, stop: list[str], prompt_len: int) -> Any:
             return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
     return StoppingCriteriaList([_Stop()])
+
+
+def _takes_constraint(fn: Callable[..., Any]) -> bool:
+    """False for a ``_generate_text`` override (a scripted test model) that cannot take ``constraint``."""
+    import inspect
+
+    params = inspect.signature(fn).parameters.values()
+    return any(p.name == "constraint" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
+def _require_xgrammar() -> None:
+    from agent.brains.constrained import XGRAMMAR_HINT, xgrammar_available
+
+    if not xgrammar_available():
+        raise BrainError(f"{XGRAMMAR_HINT}; or use 'constrained=off'")
 
 
 def _nf4_config() -> Any:
