@@ -7,6 +7,9 @@ from typing import Annotated
 import typer
 
 from agent.commands import register as register_agent_commands
+from finetune.cli import data_app
+from finetune.cli import register as register_finetune
+from finetune.corpus_cli import register_corpus
 from finetune.knowledge.cli import register_knowledge
 from policies.cli import audit_app, policy_app
 from twin_lab.cli import twin_app
@@ -20,6 +23,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(lab_app, name="lab")
 register_agent_commands(app)
 register_knowledge(app)
+register_finetune(app)
+register_corpus(data_app)
 
 
 @app.command()
