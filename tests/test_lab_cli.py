@@ -58,7 +58,8 @@ def test_serve_writes_inventory_serves_and_stops_on_sigterm(tmp_path: Path) -> N
         assert list(hosts) == ["R1", "R2", "R3", "R4", "R5", "R6"]
         r1 = hosts["R1"]
         assert (r1["hostname"], r1["platform"], r1["username"], r1["password"]) == ("127.0.0.1", "ios", "netops", "pw1")
-        assert r1["data"] == {"role": "access", "mgmt_interface": "GigabitEthernet0/7", "secret": "en1"}
+        assert r1["data"] == {"role": "access", "tags": ["core"], "mgmt_interface": "GigabitEthernet0/7",
+                              "secret": "en1"}
         assert r1["connection_options"]["napalm"]["extras"]["optional_args"]["dest_file_system"] == "flash:"
         assert len({h["port"] for h in hosts.values()}) == 6
         conn = ConnectHandler(device_type="cisco_ios", host=r1["hostname"], port=r1["port"],

@@ -161,6 +161,12 @@ def test_to_spec_round_trips_through_yaml():
 
 
 def test_demo_walkthrough_succeeds():
-    result = runner.invoke(app, ["demo"])
+    result = runner.invoke(app, ["demo", "--walkthrough"])
     assert result.exit_code == 0, result.output
     assert "walkthrough complete" in result.output
+
+
+def test_demo_rejects_an_unknown_fault_kind():
+    result = runner.invoke(app, ["demo", "--fault", "cosmic_ray"])
+    assert result.exit_code == 2
+    assert "cosmic_ray" in result.output
