@@ -62,3 +62,47 @@ def test_brain_calls_only_bound_tools_and_is_stateless() -> None:
     assert [c["name"] for c in reply.tool_calls] == ["refuse"]
     again = brain.invoke([HumanMessage("CHANGE: reload all routers")])
     assert again.tool_calls == reply.tool_calls
+
+
+# --- intent phrasings (scenario families: acl_block, ospf_cost, description, renumber) -------------------
+
+def test_parse_block_phrasings():
+    from agent.expert.intents import parse_block
+    cases = {
+        "Security incident INC-4012: block ICMP traffic from 10.0.4.10 to 198.51.100.1; everything else must keep "
+        "working.": ("icmp", "10.0.4.10", "198.51.100.1"),
+        "Per INC-1, deny all IP from h1 to h3 and leave all other flows alone.": ("ip", "h1", "h3"),
+        "Block ping from 10.0.1.10 to 10.0.4.10 (INC-2, compromised host); keep every other flow.":
+            ("icmp", "10.0.1.10", "10.0.4.10"),
+        "INC-3 (port scanning): stop all traffic from h1 reaching h2 — nothing else may be affected.": ("ip", "h1", "h2"),
+    }
+    for text, expected in cases.items():
+        assert parse_block(text.lower()) == expected, text
+    assert parse_block("stop 10.0.1.10 from reaching 10.0.4.10") == ("ip", "10.0.1.10", "10.0.4.10")
+    assert parse_block("traffic from 10.0.1.10 to 10.0.4.10 should stop using r2 gi0/0: raise its ospf cost to 100.") \
+        is None
+
+
+def test_ospf_cost_value_phrasings():
+    from agent.expert.intents import ospf_cost_value
+    assert ospf_cost_value("change ip ospf cost on r2 gi0/0 to 100.") == "100"
+    assert ospf_cost_value("set the ospf cost of r2 gigabitethernet0/1 to 50.") == "50"
+    assert ospf_cost_value("traffic from 10.0.1.10 to 10.0.4.10 should stop using r2 gi0/0: raise its ospf cost "
+                           "to 200.") == "200"
+    assert ospf_cost_value("move traffic off r2 gi0/0 (planned work on that link); use the ospf cost.") is None
+
+
+def test_description_value_phrasings():
+    from agent.expert.intents import description_value
+    assert description_value("Describe R2 Gi0/2 as 'to R5 (10G upgrade pending)'.") == "to R5 (10G upgrade pending)"
+    assert description_value('Label R1 Gi0/1 with "core link R1-R15 circuit CID-1".') == "core link R1-R15 circuit CID-1"
+    assert description_value("Set the description of R1 Gi0/3 to 'h1 users LAN'.") == "h1 users LAN"
+
+
+def test_renumber_trigger_phrasings():
+    from agent.expert.intents import _RENUMBER
+    for text in ("Renumber R5 Lo1 to 10.254.0.16/32.", "Re-address R5 Loopback1 as 10.254.0.16/32.",
+                 "Change the IP address of R8 Gi0/2 to 10.221.8.1 255.255.255.0.",
+                 "Move R5 Lo1 to the new address 10.254.0.16/32 (the old one is being returned to the pool)."):
+        assert _RENUMBER.search(text.lower()), text
+    assert not _RENUMBER.search("add loopback4 on r5 with 10.253.0.5/32 and advertise it in ospf.")

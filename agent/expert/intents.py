@@ -43,11 +43,16 @@ def screen_intent(text: str) -> str | None:
     return None
 
 
+_QUOTED = re.compile(r"([\"'\u2018\u201c])(.+?)[\"'\u2019\u201d](?=[\s.,;:!?)]|$)")
+
+
 def _device(text: str, model: Model | None) -> str | None:
-    names = sorted(model.configs, key=len, reverse=True) if model else []
-    for name in names:
-        if re.search(rf"\b{re.escape(name)}\b", text, re.IGNORECASE):
-            return name
+    """The device the intent names first (a longer name wins at the same place: R15 over R1)."""
+    names = list(model.configs) if model else []
+    found = [(m.start(), -len(name), name) for name in names
+             for m in [re.search(rf"\b{re.escape(name)}\b", text, re.IGNORECASE)] if m]
+    if found:
+        return min(found)[2]
     match = re.search(r"\b(R\d+)\b", text)
     return match.group(1) if match else None
 
@@ -96,14 +101,14 @@ def plan_change(text: str, model: Model | None) -> dict[str, Any] | str:
         return "cannot map intent: no device could be read"
     low = text.lower()
     net = model.network
-    device = _device(text, model)
-    itf = _interface(text)
+    unquoted = _QUOTED.sub(" ", text)  # a quoted description may name other devices or interfaces
+    device = _device(unquoted, model)
+    itf = _interface(unquoted)
     try:
         # block a flow with an ACL
-        match = re.search(r"(?:block|deny|drop|stop|prevent)\s+(?:(icmp|ping|tcp|udp|ip|all)\s+(?:traffic\s+)?)?"
-                          r"(?:from\s+)?(\S+)\s+(?:from\s+reaching|to|reaching|towards)\s+(\S+)", low)
-        if match:
-            return _block(match, model)
+        flow = parse_block(low)
+        if flow:
+            return _block(*flow, model)
         if "static route" in low or re.search(r"\bip route\b", low):
             prefix = _prefix(re.sub(rf"(?:via|next[- ]hop)\s+{_IP}", "", text))
             hop = re.search(rf"(?:via|next[- ]hop(?: of)?)\s+({_IP})", low)
@@ -114,12 +119,12 @@ def plan_change(text: str, model: Model | None) -> dict[str, Any] | str:
                            [plan.config(device, line),
                             {"kind": "route", "device": device, "prefix": str(prefix), "present": True,
                              "protocol": "static"}])
-        if "loopback" in low and ("add" in low or "create" in low) and device:
+        if device and itf and _RENUMBER.search(low):
+            return _renumber(text, model, device, itf)
+        if device and _new_loopback(text, model, device):
             return _loopback(text, model, device)
         if "ospf" in low and "cost" in low and device and itf:
-            cost = re.search(r"cost\s+(?:of\s+|to\s+)?(\d+)|(\d+)\s*$", low)
-            value = next((g for g in (cost.groups() if cost else ()) if g), None)
-            value = value or "1000"
+            value = ospf_cost_value(low) or "1000"
             return _change(f"Set the OSPF cost of {device} {itf} to {value}.",
                            {device: [f"interface {itf}", f" ip ospf cost {value}"]},
                            [plan.config(device, f" ip ospf cost {value}")])
@@ -140,23 +145,11 @@ def plan_change(text: str, model: Model | None) -> dict[str, Any] | str:
             return _change(f"Announce {prefix} in BGP from {device}.", {device: [f"router bgp {bgp.asn}", line]},
                            [plan.config(device, line.strip())])
         if "description" in low or "describe" in low or "label" in low:
-            desc = re.search(r"(?:description|describe[sd]?|label)\s+(?:of\s+\S+\s+\S+\s+)?(?:to|as|with)?\s*"
-                             r"[\"']([^\"']+)[\"']", text, re.IGNORECASE) or re.search(
-                r"(?:\bto|\bas)\s+[\"']?([^\"']+?)[\"']?\s*$", text, re.IGNORECASE)
-            if device and itf and desc:
-                value = desc.group(1).strip()
+            value = description_value(text)
+            if device and itf and value:
                 return _change(f"Describe {device} {itf} as '{value}'.",
                                {device: [f"interface {itf}", f" description {value}"]},
                                [plan.config(device, f" description {value}")])
-        if re.search(r"\b(?:renumber|re-address|readdress|change the (?:ip )?address|set the (?:ip )?address|"
-                     r"change the ip)\b", low) and device and itf:
-            prefix = re.search(rf"({_IP})\s*(?:/(\d{{1,2}})|\s+({_IP}))", text)
-            if prefix is None:
-                return f"cannot map intent {text!r}: no new address given"
-            iface = ipaddress.ip_interface(f"{prefix.group(1)}/{prefix.group(2) or prefix.group(3)}")
-            line = f" ip address {iface.ip} {iface.netmask}"
-            return _change(f"Renumber {device} {itf} to {iface}.", {device: [f"interface {itf}", line]},
-                           [plan.config(device, line.strip())])
         if re.search(r"\b(?:shut|shutdown|disable)\b", low) and device and itf:
             return _shut(model, device, itf)
     except (ValueError, KeyError) as err:
@@ -164,11 +157,81 @@ def plan_change(text: str, model: Model | None) -> dict[str, Any] | str:
     return f"cannot map intent {text!r} to a supported change"
 
 
-def _block(match: re.Match, model: Model) -> dict[str, Any] | str:
-    proto = {"ping": "icmp", "all": "ip", None: "ip"}.get(match.group(1), match.group(1))
-    src, dst = _host_ip(match.group(2).strip(".,"), model), _host_ip(match.group(3).strip(".,"), model)
+_BLOCK = re.compile(r"\b(?:block|deny|drop|stop|prevent|filter)\b(?P<what>[^:;.]{0,40}?)\bfrom\s+(?P<src>[\w.:-]+)"
+                    r"[\s,]+(?:from\s+)?(?:to|reaching|towards|into|going to|destined (?:to|for))\s+"
+                    r"(?P<dst>[\w.:-]+)")
+_BLOCK_BARE = re.compile(r"\b(?:block|deny|drop|stop|prevent|filter)\s+(?P<what>(?:(?:all\s+)?(?:icmp|ping|tcp|udp|ip)"
+                         r"\s+)?(?:traffic\s+)?)(?P<src>[\w.:-]+)\s+(?:from\s+reaching|to|reaching|towards)\s+"
+                         r"(?P<dst>[\w.:-]+)")
+_TRAIL = ".,;:!?)(\"'"
+
+
+def parse_block(low: str) -> tuple[str, str, str] | None:
+    """``(protocol, source token, destination token)`` of a block-one-flow intent, or None."""
+    match = _BLOCK.search(low) or _BLOCK_BARE.search(low)
+    if match is None:
+        return None
+    what = match.group("what")
+    if re.search(r"\b(?:icmp|pings?|echo)\b", what):
+        proto = "icmp"
+    elif re.search(r"\btcp\b", what):
+        proto = "tcp"
+    elif re.search(r"\budp\b", what):
+        proto = "udp"
+    else:
+        proto = "ip"  # "all", "ip", "all IP", "traffic" or nothing: every protocol
+    return proto, match.group("src").strip(_TRAIL), match.group("dst").strip(_TRAIL)
+
+
+_RENUMBER = re.compile(r"\b(?:renumber|re-?address|re-ip|readdress)\b|"
+                       r"\b(?:change|set|update|modify|move)\b.{0,40}\b(?:ip )?address\b|\bnew (?:ip )?address\b")
+
+
+def ospf_cost_value(low: str) -> str | None:
+    """The number an OSPF-cost intent asks for ("cost of X to 100", "cost 50", "raise its cost to 200")."""
+    values = re.findall(r"\b(?:cost|to|of|=)\s*(\d+)\b(?!\.\d|/)", low)
+    return values[-1] if values else None
+
+
+def description_value(text: str) -> str | None:
+    """The description an intent asks for: the last quoted string, else what follows 'to'/'as' at the end."""
+    quoted = _QUOTED.findall(text)
+    if quoted:
+        return quoted[-1][1].strip() or None
+    tail = re.search(r"(?:\bto|\bas|\bwith)\s+(.+?)[\s.]*$", text, re.IGNORECASE)
+    return tail.group(1).strip() if tail else None
+
+
+def _new_loopback(text: str, model: Model, device: str) -> bool:
+    """A request for a loopback the device does not have yet (add / create / new)."""
+    number = re.search(r"loopback\s*(\d+)", text, re.IGNORECASE)
+    if number is None or not re.search(r"\b(?:add|create|new|configure|set up|needs?)\b", text, re.IGNORECASE):
+        return False
+    return f"Loopback{number.group(1)}" not in model.network.config(device).interfaces
+
+
+def _renumber(text: str, model: Model, device: str, itf: str) -> dict[str, Any] | str:
+    prefix = re.search(rf"({_IP})(?:\s*/\s*(\d{{1,2}})|\s+(?:mask\s+)?(255(?:\.\d{{1,3}}){{3}}))?", text)
+    if prefix is None:
+        return f"cannot map intent {text!r}: no new address given"
+    plen = prefix.group(2) or prefix.group(3)
+    if plen is None:
+        if itf.startswith("Loopback"):
+            plen = "32"
+        else:
+            return f"cannot map intent {text!r}: no prefix length or mask for the new address"
+    if itf not in model.network.config(device).interfaces:
+        return f"cannot map intent: {device} has no interface {itf}"
+    iface = ipaddress.ip_interface(f"{prefix.group(1)}/{plen}")
+    line = f" ip address {iface.ip} {iface.netmask}"
+    return _change(f"Renumber {device} {itf} to {iface}.", {device: [f"interface {itf}", line]},
+                   [plan.config(device, line.strip())])
+
+
+def _block(proto: str, src_token: str, dst_token: str, model: Model) -> dict[str, Any] | str:
+    src, dst = _host_ip(src_token, model), _host_ip(dst_token, model)
     if src is None or dst is None:
-        return f"cannot map intent: unknown endpoints {match.group(2)!r} / {match.group(3)!r}"
+        return f"cannot map intent: unknown endpoints {src_token!r} / {dst_token!r}"
     attach = next((h.attach for h in model.hosts.values() if h.ip.split("/")[0] == src), None)
     if attach is None:
         net = model.network
@@ -217,13 +280,31 @@ def _loopback(text: str, model: Model, device: str) -> dict[str, Any] | str:
         area = re.search(r"area\s+(\d+)", text, re.IGNORECASE)
         changes[device] += [f"router ospf {pid}", f" network {iface.network.network_address} {wild} area "
                             f"{area.group(1) if area else 0}"]
-        for other in model.configs:
-            if other != device and _ospf_pid(model, other) is not None:
-                checks.append({"kind": "route", "device": other, "prefix": str(iface.network), "present": True,
-                               "protocol": "ospf"})
-                break
+        other = _ospf_learner(model, device, changes[device], iface)
+        if other is not None:
+            checks.append({"kind": "route", "device": other, "prefix": str(iface.network), "present": True,
+                           "protocol": "ospf"})
     return _change(f"Add {name} {iface} on {device}" + (" and advertise it in OSPF." if len(changes[device]) > 2
                                                           else "."), changes, checks)
+
+
+def _ospf_learner(model: Model, device: str, lines: list[str], iface: ipaddress.IPv4Interface) -> str | None:
+    """A router of the same OSPF domain that learns the new prefix by OSPF (a what-if in the model), the
+    device's OSPF neighbours first; None when the model cannot show one."""
+    trial = model.network.fork()
+    if trial.apply(device, lines):
+        return None
+    addr = int(iface.ip)
+    neighbours = [n.neighbor for n in model.network.ospf_neighbors(device)]
+    peers = [d for d in model.configs if d != device and _ospf_pid(model, d) is not None]
+    for other in sorted(peers, key=lambda d: (d not in neighbours, peers.index(d))):
+        try:
+            route = trial.route_lookup(other, addr)
+        except (KeyError, ValueError):
+            continue
+        if route is not None and route.protocol.startswith("O") and route.plen == iface.network.prefixlen:
+            return other
+    return None
 
 
 def _ospf_link(text: str, model: Model, device: str, itf: str) -> dict[str, Any] | str:

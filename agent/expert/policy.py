@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from typing import Any
 
 from agent.actions import PROPOSE_CHANGE, REFUSE, REPORT_DIAGNOSIS
 from agent.expert import plan
-from agent.expert.diagnose import Finding, choose, findings
+from agent.expert.diagnose import Finding, choose, findings, what_if
 from agent.expert.intents import plan_change, screen_intent
 from agent.expert.model import Model, build_model, canon
 from agent.expert.observe import protocol_calls, survey_calls
@@ -68,8 +69,54 @@ def _diagnose(state: State, bound: set[str]) -> list[Call]:
         return _terminal(REPORT_DIAGNOSIS, bound, {
             "device": "unknown", "component": "unknown", "root_cause": "no device could be read",
             "evidence": [], "remediation": [], "checks": []})
-    verdict = choose(model, lambda net: symptom_ok(net, model, symptom), findings(model))
-    return _terminal(REPORT_DIAGNOSIS, bound, report(state, model, symptom, verdict.finding))
+    return _terminal(REPORT_DIAGNOSIS, bound, report(state, model, symptom, diagnose_all(model, symptom)))
+
+
+MAX_FAULTS = 3
+
+
+def diagnose_all(model: Model, symptom: Symptom) -> Finding | None:
+    """Root causes until the symptom is gone in the model: after the best finding, apply its remediation to
+    the mental model and search the rules again (several independent faults at once), up to ``MAX_FAULTS``.
+    Returns one finding whose remediation covers them all (the first finding's device and component)."""
+    chosen: list[Finding] = []
+    current = model
+    for _ in range(MAX_FAULTS):
+        verdict = choose(current, lambda net, m=current: symptom_ok(net, m, symptom), findings(current))
+        if verdict.finding is None:
+            break
+        trial = what_if(current, verdict.finding)
+        if trial is None:
+            break
+        chosen.append(verdict.finding)
+        replugged = {f"{d}:{i}" for d, i in verdict.finding.replug}
+        current = replace(current, network=trial,
+                          down_links=[(a, b) for a, b in current.down_links if a not in replugged and b not in replugged])
+        if symptom_ok(trial, current, symptom) is not False:
+            if symptom.truncated and len(chosen) < MAX_FAULTS and all(f.remediation and not f.replug for f in chosen):
+                # the operator's list was cut ("(and N more)"): an unlisted flow may still be broken by
+                # another fault - take one more finding only if it improves the network's health
+                extra = choose(current, lambda _net: None, findings(current)).finding
+                if extra is not None and extra.remediation and what_if(current, extra) is not None:
+                    chosen.append(extra)
+            break  # the symptom is gone (or cannot be tested further in the model)
+        if not verdict.finding.remediation and not verdict.finding.replug:
+            break
+    return merge_findings(chosen)
+
+
+def merge_findings(chosen: list[Finding]) -> Finding | None:
+    if len(chosen) <= 1:
+        return chosen[0] if chosen else None
+    first = chosen[0]
+    remediation: dict[str, list[str]] = {}
+    for finding in chosen:
+        for device, lines in finding.remediation.items():
+            remediation.setdefault(device, []).extend(lines)
+    return Finding(device=first.device, component=first.component,
+                   root_cause=" Also: ".join(f.root_cause for f in chosen),
+                   remediation=remediation, evidence=[e for f in chosen for e in f.evidence],
+                   priority=first.priority, replug=[r for f in chosen for r in f.replug])
 
 
 def resolve(net: Network, model: Model, end: Endpoint) -> tuple[str, int | None, str | None]:

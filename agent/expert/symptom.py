@@ -61,6 +61,7 @@ class Symptom:
     interfaces: list[InterfaceDown] = field(default_factory=list)
     routes: list[NoRoute] = field(default_factory=list)
     internet: list[Internet] = field(default_factory=list)
+    truncated: bool = False  # the operator's list ends with "(and N more)": more is broken than listed
 
     @property
     def empty(self) -> bool:
@@ -87,7 +88,7 @@ def endpoint(text: str) -> Endpoint:
 
 
 def parse_symptom(text: str) -> Symptom:
-    symptom = Symptom()
+    symptom = Symptom(truncated=bool(re.search(r"\(and \d+ more\)", text)))
     for clause in re.split(r";|\n", text):
         clause = clause.strip()
         low = clause.lower()
