@@ -257,9 +257,14 @@ def rules_ospf(model: Model) -> list[Finding]:
         if not ebgp:
             continue
         line = " default-information originate" if has_default else " default-information originate always"
+        # Where iBGP carries the outside routes inward, a half-configured iBGP (no next-hop-self) is the more
+        # specific cause than a missing default: rank this finding after that one.
+        ibgp_incomplete = any(n.remote_as == config.bgp.asn and not n.next_hop_self
+                              for n in config.bgp.neighbors.values())
         found.append(Finding(device, "ospf", f"The edge router {device} does not originate a default route into "
                              "OSPF: routers inside have no way out.", {device: [f"router ospf {process.pid}", line]},
-                             [f"{device}: router ospf {process.pid} has no default-information originate"], 28))
+                             [f"{device}: router ospf {process.pid} has no default-information originate"],
+                             40 if ibgp_incomplete else 28))
     return found
 
 
