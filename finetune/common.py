@@ -143,3 +143,33 @@ def evaluate_loss(trainer: Any) -> float | None:
     metrics = trainer.evaluate()
     loss = metrics.get("eval_loss")
     return float(loss) if loss is not None and math.isfinite(loss) else None
+
+
+def audit_lengths(ctx: StageContext, texts: list[str]) -> tuple[list[int], int]:
+    """Token counts of sampled rendered rows, and how many of them exceed ``train.max_length``."""
+    sample = [len(ctx.tokenizer(text, add_special_tokens=False)["input_ids"]) for text in texts]
+    return sample, sum(n > ctx.stage.train.max_length for n in sample)
+
+
+def make_trainer(trainer_cls: Any, ctx: StageContext, args: Any, train_rows: list[dict[str, Any]],
+                 val_rows: list[dict[str, Any]], **kwargs: Any) -> Any:
+    """A TRL trainer on the rows (no eval set without validation rows), recording its losses in
+    ``trainer.recorder``, quiet mode applied."""
+    from datasets import Dataset
+
+    from finetune.report import LossRecorder
+
+    recorder = LossRecorder()
+    trainer = trainer_cls(model=ctx.model, args=args, train_dataset=Dataset.from_list(train_rows),
+                          eval_dataset=Dataset.from_list(val_rows) if val_rows else None,
+                          processing_class=ctx.tokenizer, callbacks=[recorder], peft_config=ctx.peft_config,
+                          **kwargs)
+    trainer.recorder = recorder
+    return prepare_trainer(trainer, ctx)
+
+
+def train_evaluated(trainer: Any) -> tuple[float | None, float | None]:
+    """Train, with an evaluation pass just before and just after: (eval loss before, eval loss after)."""
+    before = evaluate_loss(trainer)
+    trainer.train()
+    return before, evaluate_loss(trainer)

@@ -16,9 +16,9 @@ from typing import Any
 from finetune.common import (
     MethodResult,
     StageContext,
-    evaluate_loss,
     prepare_trainer,
     safe_exp,
+    train_evaluated,
     training_kwargs,
 )
 from finetune.dataset import CORPUS_SUBDIR, DataError
@@ -103,11 +103,9 @@ def train_cpt(ctx: StageContext) -> MethodResult:
     trainer = Trainer(model=model, args=args, train_dataset=Dataset.from_list(train_blocks),
                       eval_dataset=Dataset.from_list(held_blocks), data_collator=default_data_collator,
                       processing_class=ctx.tokenizer, callbacks=[recorder])
-    prepare_trainer(trainer, ctx)
-    before = evaluate_loss(trainer)
-    trainer.train()
-    after = evaluate_loss(trainer)
     trainer.recorder = recorder
+    prepare_trainer(trainer, ctx)
+    before, after = train_evaluated(trainer)
     return MethodResult(trainer=trainer, train_rows=len(train_blocks), eval_rows=len(held_blocks),
                         eval_loss_before=before, eval_loss_after=after, perplexity_before=safe_exp(before),
                         perplexity_after=safe_exp(after), tokens_estimate=len(train_blocks) * size,

@@ -11,7 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from finetune.common import MethodResult, StageContext, evaluate_loss, prepare_trainer, training_kwargs
+from finetune.common import (
+    MethodResult,
+    StageContext,
+    audit_lengths,
+    make_trainer,
+    train_evaluated,
+    training_kwargs,
+)
 from finetune.dataset import DataError, check_rows, read_jsonl, split_files
 
 
@@ -44,34 +51,22 @@ def render_texts(rows: list[dict[str, Any]], tokenizer: Any) -> list[str]:
 
 
 def train_dpo(ctx: StageContext) -> MethodResult:
-    from datasets import Dataset
     from trl import DPOConfig, DPOTrainer
-
-    from finetune.report import LossRecorder
 
     train_rows, val_rows, _ = load_dpo_rows(ctx.data_dir)
     opts = ctx.stage.dpo
     max_length = ctx.stage.train.max_length
-    sample = [len(ctx.tokenizer(text, add_special_tokens=False)["input_ids"])
-              for text in render_texts(train_rows[:250], ctx.tokenizer)]
-    over = sum(n > max_length for n in sample)
+    sample, over = audit_lengths(ctx, render_texts(train_rows[:250], ctx.tokenizer))
     if over:
         ctx.notes.append(f"{over} of {len(sample)} sampled prompt+completion sequences are longer than max_length "
                          f"{max_length} tokens (max {max(sample)}): their completions are truncated")
     args = DPOConfig(**training_kwargs(ctx, has_eval=bool(val_rows)), max_length=ctx.stage.train.max_length,
                      beta=opts.beta, loss_type=[opts.loss_type], dataset_num_proc=None)
-    recorder = LossRecorder()
-    trainer = DPOTrainer(model=ctx.model, ref_model=None, args=args, train_dataset=Dataset.from_list(train_rows),
-                         eval_dataset=Dataset.from_list(val_rows) if val_rows else None,
-                         processing_class=ctx.tokenizer, callbacks=[recorder], peft_config=ctx.peft_config)
-    prepare_trainer(trainer, ctx)
-    before = evaluate_loss(trainer)
-    trainer.train()
-    after = evaluate_loss(trainer)
-    trainer.recorder = recorder
+    trainer = make_trainer(DPOTrainer, ctx, args, train_rows, val_rows, ref_model=None)
+    before, after = train_evaluated(trainer)
     extra = {}
-    if recorder.eval_metrics:
-        last = recorder.eval_metrics[-1]
+    if trainer.recorder.eval_metrics:
+        last = trainer.recorder.eval_metrics[-1]
         extra = {k.removeprefix("eval_"): v for k, v in last.items()
                  if k.startswith("eval_rewards") or k.startswith("eval_logps")}
     return MethodResult(trainer=trainer, train_rows=len(train_rows), eval_rows=len(val_rows),

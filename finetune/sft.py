@@ -11,7 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from finetune.common import MethodResult, StageContext, evaluate_loss, prepare_trainer, training_kwargs
+from finetune.common import (
+    MethodResult,
+    StageContext,
+    audit_lengths,
+    make_trainer,
+    train_evaluated,
+    training_kwargs,
+)
 from finetune.dataset import DataError, check_rows, read_jsonl, split_files
 
 SFT_COLUMNS = ("messages", "tools")
@@ -52,28 +59,19 @@ def render_texts(rows: list[dict[str, Any]], tokenizer: Any) -> list[str]:
 
 
 def train_sft(ctx: StageContext) -> MethodResult:
-    from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
-
-    from finetune.report import LossRecorder
 
     train_rows, val_rows, train_file = load_sft_rows(ctx.data_dir)
     opts = ctx.stage.sft
     max_length = ctx.stage.train.max_length
-    sample = [len(ctx.tokenizer(text, add_special_tokens=False)["input_ids"])
-              for text in render_texts(train_rows[:500], ctx.tokenizer)]
-    over = sum(n > max_length for n in sample)
+    sample, over = audit_lengths(ctx, render_texts(train_rows[:500], ctx.tokenizer))
     if over:
         ctx.notes.append(f"{over} of {len(sample)} sampled training rows are longer than max_length {max_length} "
                          f"tokens (mean {sum(sample) / len(sample):.0f}, max {max(sample)}) and are truncated")
     args = SFTConfig(**training_kwargs(ctx, has_eval=bool(val_rows)), max_length=ctx.stage.train.max_length,
                      assistant_only_loss=opts.assistant_only_loss, packing=opts.packing,
                      packing_strategy="bfd_split" if opts.packing else "bfd", dataset_num_proc=None)
-    recorder = LossRecorder()
-    trainer = SFTTrainer(model=ctx.model, args=args, train_dataset=Dataset.from_list(train_rows),
-                         eval_dataset=Dataset.from_list(val_rows) if val_rows else None,
-                         processing_class=ctx.tokenizer, callbacks=[recorder], peft_config=ctx.peft_config)
-    prepare_trainer(trainer, ctx)
+    trainer = make_trainer(SFTTrainer, ctx, args, train_rows, val_rows)
     kept = len(trainer.train_dataset)
     if kept == 0:
         raise DataError(f"{train_file}: no row keeps an assistant token within max_length {max_length} "
@@ -85,10 +83,7 @@ def train_sft(ctx: StageContext) -> MethodResult:
     if trainer.eval_dataset is not None and len(trainer.eval_dataset) == 0:
         ctx.notes.append("no validation row keeps an assistant token within max_length: no evaluation")
         trainer.eval_dataset = None
-    before = evaluate_loss(trainer)
-    trainer.train()
-    after = evaluate_loss(trainer)
-    trainer.recorder = recorder
+    before, after = train_evaluated(trainer)
     tokens = sum(len(ids) for ids in trainer.train_dataset["input_ids"])
     stats = {"row_tokens_mean": sum(sample) / len(sample), "row_tokens_max": float(max(sample)),
              "rows_over_max_length": float(over), "rows_sampled": float(len(sample))}

@@ -7,14 +7,13 @@ on 127.0.0.1 (the server is scripted: it stands in for a remote LLM, which canno
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from agent_support import running_config
+from openai_stub import OpenAIStub, completion, serving
 from rich.console import Console
 
 from agent.demo import run_demo
@@ -69,61 +68,36 @@ def test_instructions_inside_device_output_never_become_actions(agent_lab, tmp_p
     assert running_config(thread, "R2") == before["R2"] and running_config(thread, "R3") == before["R3"]
 
 
-class _ScriptedLLM(ThreadingHTTPServer):
-    """An OpenAI-compatible /v1/chat/completions that plays a model: observe once, then propose."""
-
-    requests: list[dict[str, Any]]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _ScriptedLLM
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.requests.append(body)
-        tool_turns = sum(1 for m in body["messages"] if m["role"] == "tool")
-        if tool_turns == 0:
-            call = {"name": "get_interfaces", "arguments": json.dumps({"device": "R4"})}
-        else:
-            call = {"name": "propose_change", "arguments": json.dumps({
-                "summary": "describe R4 Gi0/1", "changes": [{"device": "R4", "lines": [
-                    "interface GigabitEthernet0/1", " description served-by-vllm"]}],
-                "checks": [{"kind": "config", "device": "R4", "line": "description served-by-vllm"}]})}
-        message = {"role": "assistant", "content": None,
-                   "tool_calls": [{"id": f"call_{tool_turns}", "type": "function", "function": call}]}
-        data = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": body.get("model"),
-                           "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}],
-                           "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+def _scripted_llm(request: dict[str, Any]) -> dict[str, Any]:
+    """Plays a model behind /v1/chat/completions: observe once, then propose."""
+    body = request["body"]
+    tool_turns = sum(1 for m in body["messages"] if m["role"] == "tool")
+    if tool_turns == 0:
+        call = {"name": "get_interfaces", "arguments": json.dumps({"device": "R4"})}
+    else:
+        call = {"name": "propose_change", "arguments": json.dumps({
+            "summary": "describe R4 Gi0/1", "changes": [{"device": "R4", "lines": [
+                "interface GigabitEthernet0/1", " description served-by-vllm"]}],
+            "checks": [{"kind": "config", "device": "R4", "line": "description served-by-vllm"}]})}
+    message = {"role": "assistant", "content": None,
+               "tool_calls": [{"id": f"call_{tool_turns}", "type": "function", "function": call}]}
+    return completion(body, message, finish_reason="tool_calls", usage=(100, 20))
 
 
 @pytest.fixture
-def llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[_ScriptedLLM]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    server = _ScriptedLLM(("127.0.0.1", 0), _Handler)
-    server.requests = []
-    worker = threading.Thread(target=server.serve_forever, daemon=True)
-    worker.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIStub]:
+    with serving(OpenAIStub(_scripted_llm), monkeypatch) as server:
+        yield server
 
 
 def test_openai_brain_drives_a_change_through_the_graph(agent_lab, llm, tmp_path: Path) -> None:
     thread, hosts = agent_lab
-    url = f"http://127.0.0.1:{llm.server_address[1]}/v1"
+    url = f"{llm.url}/v1"
     result = start_run("describe R4 Gi0/1", kind="change", inventory=hosts, brain=f"openai:{url},model=twinops",
                        approve="auto", trajectories=tmp_path / "t.jsonl", state_db=str(tmp_path / "s.db"))
     assert result.outcome["status"] == "verified", result.outcome
     assert " description served-by-vllm" in running_config(thread, "R4")
-    first = llm.requests[0]
+    first = llm.bodies[0]
     assert {t["function"]["name"] for t in first["tools"]} >= {"get_interfaces", "propose_change", "show"}
     [record] = read_trajectories(tmp_path / "t.jsonl")
     assert record.brain.startswith("openai:") and record.usage.get("input_tokens") == 200

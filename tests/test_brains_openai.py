@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
+from openai_stub import OpenAIStub, completion, serving
 
 from agent.brains import BrainError, load_chat_model
 from agent.brains.openai_brain import MAX_RETRIES_CAP, NO_KEY, normalise_base_url
@@ -22,60 +21,33 @@ def get_interfaces(device: str) -> str:
     return f"{device}: GigabitEthernet0/0 administratively down"
 
 
-class _Server(ThreadingHTTPServer):
-    requests: list[dict[str, Any]]
-    fail: bool
+class _Server(OpenAIStub):
+    fail: bool  # answer 500
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _reply(self, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
-        if self.path != "/v1/chat/completions":
-            self._reply(404, {"error": {"message": "not found"}})
-            return
-        if self.server.fail:
-            self._reply(500, {"error": {"message": "boom"}})
-            return
-        if any(m["role"] == "tool" for m in body["messages"]):
-            message: dict[str, Any] = {"role": "assistant", "content": "Gi0/0 on r1 is shut down."}
-            finish = "stop"
-        else:
-            message = {"role": "assistant", "content": None, "tool_calls": [
-                {"id": "call_1", "type": "function",
-                 "function": {"name": "get_interfaces", "arguments": json.dumps({"device": "r1"})}}]}
-            finish = "tool_calls"
-        self._reply(200, {
-            "id": f"chatcmpl-{len(self.server.requests)}", "object": "chat.completion", "created": 0,
-            "model": body.get("model"), "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": {"prompt_tokens": 42, "completion_tokens": 7, "total_tokens": 49}})
+def _model(server: _Server, request: dict[str, Any]) -> dict[str, Any] | tuple[int, dict[str, Any]]:
+    if request["path"] != "/v1/chat/completions":
+        return 404, {"error": {"message": "not found"}}
+    if server.fail:
+        return 500, {"error": {"message": "boom"}}
+    body = request["body"]
+    if any(m["role"] == "tool" for m in body["messages"]):
+        message: dict[str, Any] = {"role": "assistant", "content": "Gi0/0 on r1 is shut down."}
+        finish = "stop"
+    else:
+        message = {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function",
+             "function": {"name": "get_interfaces", "arguments": json.dumps({"device": "r1"})}}]}
+        finish = "tool_calls"
+    return completion(body, message, finish_reason=finish, usage=(42, 7), id=f"chatcmpl-{len(server.requests)}")
 
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Server]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    srv = _Server(("127.0.0.1", 0), _Handler)
-    srv.requests, srv.fail = [], False
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join(timeout=5)
+    srv = _Server(lambda request: _model(srv, request))
+    srv.fail = False
+    with serving(srv, monkeypatch):
+        yield srv
 
 
 def test_tool_call_round_trip(server: _Server, monkeypatch: pytest.MonkeyPatch) -> None:

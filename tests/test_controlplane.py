@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 import yaml
+from net_support import apply_ok, route
 
 from twin_lab.addressing import int_to_ip, ip_to_int, parse_prefix
 from twin_lab.network import Network
@@ -22,16 +23,6 @@ def build(devices: dict[str, str], links: list[tuple[str, str]], hosts: dict | N
     spec = {"name": "inline", "devices": {n: {"config": textwrap.dedent(c)} for n, c in devices.items()},
             "links": [list(link) for link in links], "hosts": hosts or {}}
     return Network(Topology.from_yaml_text(yaml.safe_dump(spec), source="inline.yaml"))
-
-
-def apply_ok(net: Network, device: str, lines: str) -> None:
-    errors = net.apply(device, textwrap.dedent(lines).strip().splitlines())
-    assert errors == [], [str(e) for e in errors]
-
-
-def route(net: Network, device: str, prefix: str):
-    key = parse_prefix(prefix)
-    return next((r for r in net.routes(device) if (r.net, r.plen) == key), None)
 
 
 def hop_ips(r) -> list[str]:

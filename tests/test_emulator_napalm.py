@@ -3,33 +3,42 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
+from lab_support import served_lab
 from napalm import get_network_driver
 from napalm.base.exceptions import MergeConfigException
 
-from twin_lab.emulator import Credentials, LabServer, LabThread
-from twin_lab.network import Network
-from twin_lab.topology import load_preset
+from twin_lab.emulator import Credentials, LabThread
 
 USER, PASSWORD, SECRET = "netops", "pw", "en"
 
 
 @pytest.fixture
 def lab() -> Iterator[LabThread]:
-    server = LabServer(Network(load_preset("small")), credentials=Credentials(USER, PASSWORD, SECRET))
-    with LabThread(server) as running:
+    with served_lab(Credentials(USER, PASSWORD, SECRET)) as running:
         yield running
 
 
 @pytest.fixture
 def device(lab: LabThread):
+    with napalm_driver(lab, "R1") as driver:
+        yield driver
+
+
+@contextmanager
+def napalm_driver(lab: LabThread, name: str) -> Iterator[Any]:
+    """The NAPALM ios driver, opened on ``name``'s port of ``lab``."""
     driver = get_network_driver("ios")(
         hostname="127.0.0.1", username=USER, password=PASSWORD,
-        optional_args={"port": lab.server.ports["R1"], "dest_file_system": "flash:", "secret": SECRET})
+        optional_args={"port": lab.server.ports[name], "dest_file_system": "flash:", "secret": SECRET})
     driver.open()
-    yield driver
-    driver.close()
+    try:
+        yield driver
+    finally:
+        driver.close()
 
 
 def running(lab: LabThread, name: str = "R1") -> str:
@@ -113,19 +122,14 @@ def test_cli(device) -> None:
 @pytest.fixture(scope="module")
 def ro_lab() -> Iterator[LabThread]:
     """A lab the getter tests only read from (one per module: opening NAPALM is the slow part)."""
-    server = LabServer(Network(load_preset("small")), credentials=Credentials(USER, PASSWORD, SECRET))
-    with LabThread(server) as running:
+    with served_lab(Credentials(USER, PASSWORD, SECRET)) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
 def r2(ro_lab: LabThread):
-    driver = get_network_driver("ios")(
-        hostname="127.0.0.1", username=USER, password=PASSWORD,
-        optional_args={"port": ro_lab.server.ports["R2"], "dest_file_system": "flash:", "secret": SECRET})
-    driver.open()
-    yield driver
-    driver.close()
+    with napalm_driver(ro_lab, "R2") as driver:
+        yield driver
 
 
 def _mac(value: str) -> str:

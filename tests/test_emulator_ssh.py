@@ -9,6 +9,7 @@ from pathlib import Path
 
 import paramiko
 import pytest
+from lab_support import served_lab
 from netmiko import ConnectHandler, FileTransfer
 from netmiko.exceptions import NetmikoAuthenticationException
 
@@ -23,8 +24,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:path is deprecated:DeprecationWa
 
 @pytest.fixture
 def lab() -> Iterator[LabThread]:
-    server = LabServer(Network(load_preset("small")), credentials=Credentials(USER, PASSWORD, SECRET))
-    with LabThread(server) as running:
+    with served_lab(Credentials(USER, PASSWORD, SECRET)) as running:
         yield running
 
 

@@ -10,7 +10,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 import pytest
-import typer
+from cli_support import cli_app
 from typer.testing import CliRunner
 
 from agent.trajectory import (
@@ -147,29 +147,18 @@ def test_categories() -> None:
     assert categorize(kind="change", prompt="add a static route to 10.9.0.0/16") == "routing_protocols"
 
 
-def _app() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        pass
-
-    register(app)
-    return app
-
-
 def test_cli_data_convert(tmp_path: Path) -> None:
     runs = tmp_path / "runs.jsonl"
     _write_runs(runs)
-    result = CliRunner().invoke(_app(), ["data", "convert", str(runs), "--out", str(tmp_path / "ds"), "--json"])
+    result = CliRunner().invoke(cli_app(register), ["data", "convert", str(runs), "--out", str(tmp_path / "ds"), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["train"] + report["validation"] == 12 and report["not_verified"] == 3
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"schema": "twinops.trajectory/1"}\n')
-    result = CliRunner().invoke(_app(), ["data", "convert", str(bad), "--out", str(tmp_path / "x")])
+    result = CliRunner().invoke(cli_app(register), ["data", "convert", str(bad), "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and str(bad) in result.stderr and len(result.stderr.strip().splitlines()) == 1
-    result = CliRunner().invoke(_app(), ["data", "convert", str(tmp_path / "missing.jsonl"), "--out", "x"])
+    result = CliRunner().invoke(cli_app(register), ["data", "convert", str(tmp_path / "missing.jsonl"), "--out", "x"])
     assert result.exit_code == 2 and "missing.jsonl" in result.stderr
 
 

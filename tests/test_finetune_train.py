@@ -13,8 +13,8 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 import pytest
 import torch
-import typer
 import yaml
+from cli_support import cli_app
 from typer.testing import CliRunner
 
 from finetune.cli import register
@@ -25,21 +25,10 @@ TINY_MODEL = {"tiny": {"arch": "llama", "hidden_size": 48, "layers": 2, "heads":
                        "intermediate_size": 96, "max_positions": 1024}}
 
 
-def _app() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        pass
-
-    register(app)
-    return app
-
-
 def _finetune(config: dict[str, Any], tmp: Path, data: Path, out: Path) -> dict[str, Any]:
     path = tmp / f"{config['name']}.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    result = CliRunner().invoke(_app(), ["finetune", "--config", str(path), "--data", str(data),
+    result = CliRunner().invoke(cli_app(register), ["finetune", "--config", str(path), "--data", str(data),
                                          "--output", str(out), "--json"])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
@@ -236,7 +225,7 @@ def test_rows_that_truncation_empties_are_a_data_error(tmp_path: Path, data_dir:
               "tokenizer": {"source": "train_bpe", "vocab_size": 400}, "train": {"max_steps": 2, "max_length": 64}}
     path = tmp_path / "short.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    result = CliRunner().invoke(_app(), ["finetune", "--config", str(path), "--data", str(data_dir),
+    result = CliRunner().invoke(cli_app(register), ["finetune", "--config", str(path), "--data", str(data_dir),
                                          "--output", str(tmp_path / "run"), "--json"])
     assert result.exit_code == 2, result.output
     assert "max_length 64" in result.stderr and "train.jsonl" in result.stderr

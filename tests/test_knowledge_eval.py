@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 import pytest
-import typer
+from cli_support import cli_app
+from openai_stub import OpenAIStub, completion, serving
 from typer.testing import CliRunner
 
 from finetune.knowledge.cli import register_knowledge
@@ -29,60 +28,26 @@ CRITERIA = ["instruction_following", "correctness", "completeness", "safety"]
 Script = Callable[[dict[str, Any]], str]
 
 
-class _Server(ThreadingHTTPServer):
-    scripts: dict[str, Script]
-    requests: list[dict[str, Any]]
+class _Server(OpenAIStub):
+    scripts: dict[str, Script]  # model name -> the reply text
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.requests.append(body)
-        content = self.server.scripts[body["model"]](body)
-        data = json.dumps({
-            "id": f"chatcmpl-{len(self.server.requests)}", "object": "chat.completion", "created": 0,
-            "model": body["model"], "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        }).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+def _scripted(server: _Server, request: dict[str, Any]) -> dict[str, Any]:
+    body = request["body"]
+    content = server.scripts[body["model"]](body)
+    return completion(body, {"role": "assistant", "content": content}, id=f"chatcmpl-{len(server.requests)}")
 
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Server]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    srv = _Server(("127.0.0.1", 0), _Handler)
-    srv.scripts, srv.requests = {}, []
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join(timeout=5)
+    srv = _Server(lambda request: _scripted(srv, request))
+    srv.scripts = {}
+    with serving(srv, monkeypatch):
+        yield srv
 
 
 def _spec(server: _Server, model: str) -> str:
-    return f"openai:http://127.0.0.1:{server.server_address[1]}/v1,model={model},max_retries=0,timeout=10"
-
-
-def _app() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        """test root"""
-
-    register_knowledge(app)
-    return app
+    return f"openai:{server.url}/v1,model={model},max_retries=0,timeout=10"
 
 
 def _user_text(body: dict[str, Any]) -> str:
@@ -121,7 +86,7 @@ def _mcq_brain(body: dict[str, Any]) -> str:
 def test_mcq_varied_phrasings_side_by_side(server: _Server, tmp_path: Path) -> None:
     server.scripts = {"student": _mcq_brain, "weak": lambda body: "1"}
     out = tmp_path / "report.json"
-    result = CliRunner().invoke(_app(), ["eval-knowledge", "--brain", _spec(server, "student"),
+    result = CliRunner().invoke(cli_app(register_knowledge), ["eval-knowledge", "--brain", _spec(server, "student"),
                                          "--baseline", _spec(server, "weak"), "--set", str(_mcq_set(tmp_path)),
                                          "--json", str(out)])
     assert result.exit_code == 0, result.output
@@ -148,7 +113,7 @@ def test_mcq_varied_phrasings_side_by_side(server: _Server, tmp_path: Path) -> N
     overall = next(d for d in report["comparison"] if d["category"] == "overall")
     assert overall["delta"] == pytest.approx((6 - 1) / len(MCQ))
     # the prompt numbers the options and asks for "Answer: N"
-    prompt = _user_text(server.requests[0])
+    prompt = _user_text(server.bodies[0])
     assert "Options:\n1. TCP 179\n2. UDP 179\n3. TCP 646" in prompt and 'Answer: N' in prompt
 
 
@@ -161,7 +126,7 @@ def test_classification_accuracy_and_confusion(server: _Server, tmp_path: Path) 
         {"text": "SUCI concealment with ECIES", "label": "SA3"}, {"text": "PFCP session rules", "label": "CT4"},
     ]) + "\n", encoding="utf-8")
     out = tmp_path / "r.json"
-    result = CliRunner().invoke(_app(), ["eval-knowledge", "--brain", _spec(server, "student"), "--set", str(path),
+    result = CliRunner().invoke(cli_app(register_knowledge), ["eval-knowledge", "--brain", _spec(server, "student"), "--set", str(path),
                                          "--json", str(out)])
     assert result.exit_code == 0, result.output
     assert "confusion matrix" in result.stdout
@@ -173,7 +138,7 @@ def test_classification_accuracy_and_confusion(server: _Server, tmp_path: Path) 
     assert row == {"CT4": 0, "RAN2": 0, "RAN3": 0, "SA3": 0, "(none)": 1}
     assert cm["matrix"][cm["labels"].index("CT4")][-1] == 1
     assert cm["matrix"][cm["labels"].index("RAN2")][cm["predicted"].index("RAN2")] == 1
-    assert "Classify the text into exactly one of these labels: CT4, RAN2, RAN3, SA3." in _user_text(server.requests[0])
+    assert "Classify the text into exactly one of these labels: CT4, RAN2, RAN3, SA3." in _user_text(server.bodies[0])
 
 
 # ---- open Q&A with a judge -----------------------------------------------------------------------------
@@ -214,7 +179,7 @@ def test_judge_valid_malformed_retried_and_self_agreement(server: _Server, tmp_p
     judge, _calls = _judge_script()
     server.scripts = {"student": lambda body: "The DR reduces the number of adjacencies.", "judge": judge}
     out = tmp_path / "r.json"
-    result = CliRunner().invoke(_app(), [
+    result = CliRunner().invoke(cli_app(register_knowledge), [
         "eval-knowledge", "--brain", _spec(server, "student"), "--judge", _spec(server, "judge"),
         "--set", str(_open_set(tmp_path, ["good1", "good2", "flaky", "bad"])), "--json", str(out),
         "--agreement-sample", "1.0"])
@@ -236,7 +201,7 @@ def test_judge_valid_malformed_retried_and_self_agreement(server: _Server, tmp_p
     assert run["scores"]["overall_mean"] == pytest.approx(8.0)
     assert run["scores"]["criteria"]["correctness"] == pytest.approx(8.0)
     # the judge saw the strict-JSON rubric prompt, and on retry its own reply plus the error
-    judge_requests = [b for b in server.requests if b["model"] == "judge" and "[bad]" in _user_text(b)]
+    judge_requests = [b for b in server.bodies if b["model"] == "judge" and "[bad]" in _user_text(b)]
     assert len(judge_requests) == 3
     last = judge_requests[-1]["messages"]
     assert last[0]["role"] == "system" and "single JSON object" in last[0]["content"]
@@ -257,7 +222,7 @@ def test_default_agreement_sample_is_a_fifth(server: _Server, tmp_path: Path) ->
     server.scripts = {"student": lambda body: "answer", "judge": judge}
     out = tmp_path / "r.json"
     qids = [f"g{i}" for i in range(10)]
-    result = CliRunner().invoke(_app(), ["eval-knowledge", "--brain", _spec(server, "student"), "--judge",
+    result = CliRunner().invoke(cli_app(register_knowledge), ["eval-knowledge", "--brain", _spec(server, "student"), "--judge",
                                          _spec(server, "judge"), "--set", str(_open_set(tmp_path, qids)),
                                          "--json", str(out)])
     assert result.exit_code == 0, result.output
@@ -281,21 +246,21 @@ def test_judge_unit_parsing_and_bounded_retries() -> None:
 
 def test_open_qa_without_judge_and_expert_brains_are_usage_errors(tmp_path: Path) -> None:
     oqa = EXAMPLES / "open_qa_example.jsonl"
-    result = CliRunner().invoke(_app(), ["eval-knowledge", "--brain", "openai:http://127.0.0.1:9", "--set", str(oqa)])
+    result = CliRunner().invoke(cli_app(register_knowledge), ["eval-knowledge", "--brain", "openai:http://127.0.0.1:9", "--set", str(oqa)])
     assert result.exit_code == 2 and "--judge" in result.stderr
     for args in (["--brain", "expert"], ["--brain", "openai:http://127.0.0.1:9", "--judge", "expert"],
                  ["--brain", "openai:http://127.0.0.1:9", "--baseline", "expert"]):
-        result = CliRunner().invoke(_app(), ["eval-knowledge", *args, "--set", str(oqa)])
+        result = CliRunner().invoke(cli_app(register_knowledge), ["eval-knowledge", *args, "--set", str(oqa)])
         assert result.exit_code == 2, args
         assert "tool-calling network agent, not a question-answering model" in " ".join(result.stderr.split())
-    result = CliRunner().invoke(_app(), ["eval-knowledge", "--brain", "gpt4", "--set", str(oqa)])
+    result = CliRunner().invoke(cli_app(register_knowledge), ["eval-knowledge", "--brain", "gpt4", "--set", str(oqa)])
     assert result.exit_code == 2 and "unknown brain kind" in result.stderr
-    result = CliRunner().invoke(_app(), ["eval-knowledge", "--brain", f"hf:{tmp_path / 'none'}",
+    result = CliRunner().invoke(cli_app(register_knowledge), ["eval-knowledge", "--brain", f"hf:{tmp_path / 'none'}",
                                          "--set", str(EXAMPLES / "teleqna_example.json")])
     assert result.exit_code == 2 and "cannot load hf model" in result.stderr
     bad_rubric = tmp_path / "rubric.yaml"
     bad_rubric.write_text("version: x\ncriteria: {}\n", encoding="utf-8")
-    result = CliRunner().invoke(_app(), ["eval-knowledge", "--brain", "openai:http://127.0.0.1:9", "--judge",
+    result = CliRunner().invoke(cli_app(register_knowledge), ["eval-knowledge", "--brain", "openai:http://127.0.0.1:9", "--judge",
                                          "openai:http://127.0.0.1:9", "--set", str(oqa), "--rubric", str(bad_rubric)])
     assert result.exit_code == 2 and str(bad_rubric) in " ".join(result.stderr.split())
 
@@ -304,7 +269,7 @@ def test_unreachable_brain_fails_with_exit_1(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     out = tmp_path / "r.json"
-    result = CliRunner().invoke(_app(), ["eval-knowledge", "--brain", "openai:http://127.0.0.1:9/v1,max_retries=0,"
+    result = CliRunner().invoke(cli_app(register_knowledge), ["eval-knowledge", "--brain", "openai:http://127.0.0.1:9/v1,max_retries=0,"
                                          "timeout=3", "--set", str(EXAMPLES / "teleqna_example.json"),
                                          "--limit", "2", "--json", str(out)])
     assert result.exit_code == 1, result.output
@@ -337,7 +302,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_hf_base_and_adapter_mcq_end_to_end(tiny: tuple[Path, Path], tmp_path: Path) -> None:
     base_dir, adapter = tiny
     out = tmp_path / "r.json"
-    result = CliRunner().invoke(_app(), [
+    result = CliRunner().invoke(cli_app(register_knowledge), [
         "eval-knowledge", "--brain", f"hf:{base_dir},adapter={adapter},max_new_tokens=4",
         "--baseline", f"hf:{base_dir},max_new_tokens=4", "--set", str(EXAMPLES / "teleqna_example.json"),
         "--limit", "3", "--json", str(out)])

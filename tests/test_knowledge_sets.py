@@ -6,24 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
+from cli_support import cli_app
 from typer.testing import CliRunner
 
 from finetune.knowledge.cli import register_knowledge
 from finetune.knowledge.sets import SetFileError, load_set
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "finetune" / "knowledge" / "examples"
-
-
-def _app() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        """test root"""
-
-    register_knowledge(app)
-    return app
 
 
 def _jsonl(path: Path, *records: object) -> Path:
@@ -124,7 +113,7 @@ def test_bad_set_files(tmp_path: Path, name: str, content: str, message: str) ->
     with pytest.raises(SetFileError) as info:
         load_set(path)
     assert str(path) in str(info.value) and message in str(info.value)
-    result = CliRunner().invoke(_app(), ["eval-knowledge", "--brain", "openai:http://127.0.0.1:9/v1",
+    result = CliRunner().invoke(cli_app(register_knowledge), ["eval-knowledge", "--brain", "openai:http://127.0.0.1:9/v1",
                                          "--set", str(path)])
     assert result.exit_code == 2, result.output
     err = " ".join(result.stderr.split())
@@ -134,7 +123,7 @@ def test_bad_set_files(tmp_path: Path, name: str, content: str, message: str) ->
 
 def test_missing_and_non_utf8_set_files(tmp_path: Path) -> None:
     for path, message in ((tmp_path / "nope.json", "no such file"), (tmp_path, "not a file")):
-        result = CliRunner().invoke(_app(), ["eval-knowledge", "--brain", "openai:http://127.0.0.1:9/v1",
+        result = CliRunner().invoke(cli_app(register_knowledge), ["eval-knowledge", "--brain", "openai:http://127.0.0.1:9/v1",
                                              "--set", str(path)])
         assert result.exit_code == 2 and message in result.stderr and str(path) in " ".join(result.stderr.split())
     bad = tmp_path / "latin1.jsonl"

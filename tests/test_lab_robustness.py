@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import asyncssh
 import pytest
+from lab_support import served_lab
 from netmiko import ConnectHandler
 
 from twin_lab.emulator import Credentials, LabServer, LabThread
@@ -27,8 +28,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:path is deprecated:DeprecationWa
 
 @pytest.fixture
 def lab() -> Iterator[LabThread]:
-    server = LabServer(Network(load_preset("small")), credentials=Credentials(USER, PASSWORD, SECRET))
-    with LabThread(server) as running:
+    with served_lab(Credentials(USER, PASSWORD, SECRET)) as running:
         yield running
 
 

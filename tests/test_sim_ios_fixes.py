@@ -3,9 +3,9 @@ block re-entry, one-connection BGP sessions, point-to-point OSPF and loopback ad
 
 from __future__ import annotations
 
-import textwrap
+from net_support import apply_ok, route
 
-from twin_lab.addressing import ip_to_int, parse_prefix
+from twin_lab.addressing import ip_to_int
 from twin_lab.ios import ConfigSession, DeviceConfig, render_config
 from twin_lab.network import Network
 from twin_lab.topology import load_preset
@@ -15,16 +15,6 @@ SMALL = load_preset("small")
 
 def run(s: ConfigSession, *lines: str) -> list:
     return [e for e in (s.apply(line) for line in lines) if e is not None]
-
-
-def apply_ok(net: Network, device: str, lines: str) -> None:
-    errors = net.apply(device, textwrap.dedent(lines).strip().splitlines())
-    assert errors == [], [str(e) for e in errors]
-
-
-def route(net: Network, device: str, prefix: str):
-    key = parse_prefix(prefix)
-    return next((r for r in net.routes(device) if (r.net, r.plen) == key), None)
 
 
 def session_up(net: Network, device: str, peer: str) -> bool:

@@ -8,15 +8,14 @@ from collections.abc import Iterator
 
 import napalm.ios  # noqa: F401  (import cost is paid here, not inside the timed connects)
 import pytest
+from lab_support import served_lab
 
 from tools.connections import ConnectionSettings
 from tools.errors import ToolError
 from tools.read_tools import read_tools
 from tools.session import ToolSession
 from tools.testing import kill_transport, lab_inventory
-from twin_lab.emulator import Credentials, LabServer, LabThread
-from twin_lab.network import Network
-from twin_lab.topology import load_preset
+from twin_lab.emulator import Credentials, LabThread
 
 USER, PASSWORD, SECRET = "netops", "conn-pw", "conn-en"
 TIMEOUT = 1.5
@@ -24,8 +23,7 @@ TIMEOUT = 1.5
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabThread]:
-    server = LabServer(Network(load_preset("small")), credentials=Credentials(USER, PASSWORD, SECRET))
-    with LabThread(server) as running:
+    with served_lab(Credentials(USER, PASSWORD, SECRET)) as running:
         yield running
 
 

@@ -16,16 +16,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from lab_support import config_state, drop_server_sessions, served_lab
 
 from tools.changeset import ChangeSet
 from tools.connections import ConnectionSettings
 from tools.journal import ChangeJournal
 from tools.session import ToolSession
 from tools.testing import FAULT_KINDS, Fault, FaultySession, lab_inventory
-from tools.transaction import TransactionOptions, config_lines, run_transaction
-from twin_lab.emulator import Credentials, LabServer, LabThread
-from twin_lab.network import Network
-from twin_lab.topology import load_preset
+from tools.transaction import TransactionOptions, run_transaction
+from twin_lab.emulator import Credentials, LabThread
 
 USER, PASSWORD = "netops", "inject-pw"
 INJECTIONS = 100
@@ -36,30 +35,8 @@ SECONDARY = ("rollback", "discard_config", "get_config", "connect", "commit_conf
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabThread]:
-    server = LabServer(Network(load_preset("gen-12")), credentials=Credentials(USER, PASSWORD))
-    with LabThread(server) as running:
+    with served_lab(Credentials(USER, PASSWORD), "gen-12") as running:
         yield running
-
-
-def drop_server_sessions(lab: LabThread, device: str) -> None:
-    port = lab.server.ports[device]
-
-    def close() -> None:
-        for conn in list(lab.server._connections):
-            sockname = conn.get_extra_info("sockname")
-            if sockname and sockname[1] == port:
-                conn.close()
-
-    lab.call(close)
-
-
-def read_state(checker: ToolSession, devices: tuple[str, str]) -> dict:
-    out = {}
-    for device in devices:
-        config = checker.napalm(device).get_config()
-        out[device] = (config_lines(config["running"], ignore_fpq=False),
-                       config_lines(config["startup"], ignore_fpq=False))
-    return out
 
 
 def plan(rng: random.Random, pair: tuple[str, str]) -> tuple[list[Fault], str | None, str, bool]:
@@ -97,7 +74,7 @@ def test_randomised_failure_injection_leaves_nothing_half_done(lab: LabThread, t
         with ToolSession(inventory, settings=SETTINGS) as checker:
             for n in range(index, INJECTIONS, len(pairs)):
                 faults, bad_on, verify, abort_early = plan(rng, pair)
-                before = read_state(checker, pair)
+                before = config_state(checker, pair)
                 changes = {d: [f"interface Loopback{7000 + n}", f" description inject-{n}-{d}"] for d in pair}
                 if bad_on:
                     changes[bad_on].append("frobnicate everything")
@@ -114,7 +91,7 @@ def test_randomised_failure_injection_leaves_nothing_half_done(lab: LabThread, t
                     result = run_transaction(session, change, verify=check, journal=journal,
                                              options=TransactionOptions(abort_on_invalid_diff=abort_early))
                     durations.append(time.perf_counter() - start)
-                after = read_state(checker, pair)
+                after = config_state(checker, pair)
                 outcomes[result.status] += 1
                 label = f"#{n} {pair} faults={faults} bad_on={bad_on} verify={verify}: {result.status}"
                 if result.ok:

@@ -6,14 +6,13 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from lab_support import served_lab
 from langchain_core.tools import BaseTool, StructuredTool
 
 from tools.read_tools import read_tools
 from tools.session import ToolSession
 from tools.testing import lab_inventory
-from twin_lab.emulator import Credentials, LabServer, LabThread
-from twin_lab.network import Network
-from twin_lab.topology import load_preset
+from twin_lab.emulator import Credentials, LabThread
 
 USER, PASSWORD, SECRET = "netops", "read-pw", "read-en"
 SECRETS = ("Sup3rSecretPw", "C0mmunityStr", "read-pw", "read-en")
@@ -21,10 +20,10 @@ SECRETS = ("Sup3rSecretPw", "C0mmunityStr", "read-pw", "read-en")
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabThread]:
-    server = LabServer(Network(load_preset("small")), credentials=Credentials(USER, PASSWORD, SECRET))
-    with LabThread(server) as running:
-        errors = running.call(server.network.apply, "R6", ["username backup privilege 15 secret 0 Sup3rSecretPw",
-                                                           "snmp-server community C0mmunityStr RO"])
+    with served_lab(Credentials(USER, PASSWORD, SECRET)) as running:
+        errors = running.call(running.server.network.apply, "R6",
+                              ["username backup privilege 15 secret 0 Sup3rSecretPw",
+                               "snmp-server community C0mmunityStr RO"])
         assert not errors
         yield running
 

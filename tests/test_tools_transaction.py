@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lab_support import config_state, drop_server_sessions, served_lab
 
 from policies.audit import AuditLog
 from tools.changeset import ChangeSet
@@ -15,10 +16,8 @@ from tools.connections import ConnectionSettings
 from tools.journal import ChangeJournal
 from tools.session import ToolSession
 from tools.testing import Fault, FaultySession, lab_inventory
-from tools.transaction import TransactionOptions, TransactionResult, config_lines, run_transaction
-from twin_lab.emulator import Credentials, LabServer, LabThread
-from twin_lab.network import Network
-from twin_lab.topology import load_preset
+from tools.transaction import TransactionOptions, TransactionResult, run_transaction
+from twin_lab.emulator import Credentials, LabThread
 
 USER, PASSWORD, SECRET = "netops", "tx-pw", "tx-en"
 SETTINGS = ConnectionSettings(timeout=5, command_timeout=10)
@@ -26,8 +25,7 @@ SETTINGS = ConnectionSettings(timeout=5, command_timeout=10)
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabThread]:
-    server = LabServer(Network(load_preset("small")), credentials=Credentials(USER, PASSWORD, SECRET))
-    with LabThread(server) as running:
+    with served_lab(Credentials(USER, PASSWORD, SECRET)) as running:
         yield running
 
 
@@ -46,29 +44,6 @@ def checker(lab: LabThread) -> Iterator[ToolSession]:
 def session(lab: LabThread, tmp_path: Path) -> Iterator[ToolSession]:
     with ToolSession(inventory(lab), settings=SETTINGS, audit=tmp_path / "audit.jsonl") as running:
         yield running
-
-
-def state(checker: ToolSession, devices: list[str]) -> dict[str, tuple[list[str], list[str]]]:
-    """Running and startup config per device, as get_config returns them (``!`` comments aside)."""
-    out = {}
-    for device in devices:
-        config = checker.napalm(device).get_config()
-        out[device] = (config_lines(config["running"], ignore_fpq=False),
-                       config_lines(config["startup"], ignore_fpq=False))
-    return out
-
-
-def drop_server_sessions(lab: LabThread, device: str) -> None:
-    """The lab side hangs up every SSH session of ``device`` (as a box that drops a session)."""
-    port = lab.server.ports[device]
-
-    def close() -> None:
-        for conn in list(lab.server._connections):
-            sockname = conn.get_extra_info("sockname")
-            if sockname and sockname[1] == port:
-                conn.close()
-
-    lab.call(close)
 
 
 def loopback_change(number: int, *devices: str, bad_on: str | None = None) -> ChangeSet:
@@ -104,7 +79,7 @@ def test_multi_device_commit_verified(lab: LabThread, session: ToolSession, chec
     for device in ("R1", "R3"):
         outcome = result.devices[device]
         assert outcome.status == "committed" and not outcome.rolled_back and not outcome.warnings
-        running, startup = state(checker, [device])[device]
+        running, startup = config_state(checker, [device])[device]
         assert f" description tx-101-{device}" in running
         assert "file prompt quiet" not in running  # NAPALM's side effect undone
         assert startup == running                   # and saved
@@ -120,21 +95,21 @@ def test_multi_device_commit_verified(lab: LabThread, session: ToolSession, chec
 
 
 def test_second_device_rejects_a_line_at_commit(session: ToolSession, checker: ToolSession) -> None:
-    before = state(checker, ["R1", "R2"])
+    before = config_state(checker, ["R1", "R2"])
     change = loopback_change(102, "R1", "R2", bad_on="R2")
     result = run_transaction(session, change, options=TransactionOptions(abort_on_invalid_diff=False))
     assert (result.failed_step, result.failed_device, result.status) == ("commit", "R2", "rolled_back")
     assert result.devices["R1"].rolled_back and result.devices["R1"].status == "rolled_back"
     assert "Invalid input" in result.error
-    assert_unchanged(result, before, state(checker, ["R1", "R2"]))
+    assert_unchanged(result, before, config_state(checker, ["R1", "R2"]))
 
 
 def test_invalid_line_is_caught_before_any_commit(session: ToolSession, checker: ToolSession) -> None:
-    before = state(checker, ["R1", "R2"])
+    before = config_state(checker, ["R1", "R2"])
     result = run_transaction(session, loopback_change(103, "R1", "R2", bad_on="R2"))
     assert (result.failed_step, result.failed_device, result.status) == ("compare", "R2", "failed")
     assert {d: o.status for d, o in result.devices.items()} == {"R1": "discarded", "R2": "discarded"}
-    assert_unchanged(result, before, state(checker, ["R1", "R2"]))
+    assert_unchanged(result, before, config_state(checker, ["R1", "R2"]))
 
 
 @pytest.mark.parametrize(("fault", "step"), [
@@ -146,31 +121,31 @@ def test_invalid_line_is_caught_before_any_commit(session: ToolSession, checker:
 ])
 def test_second_device_fails_both_left_as_before(lab: LabThread, checker: ToolSession, tmp_path: Path,
                                                  fault: Fault, step: str) -> None:
-    before = state(checker, ["R1", "R2"])
+    before = config_state(checker, ["R1", "R2"])
     with FaultySession(inventory(lab), [fault], drop_hook=lambda device: drop_server_sessions(lab, device),
                        settings=SETTINGS, audit=tmp_path / "audit.jsonl") as session:
         result = run_transaction(session, loopback_change(104, "R1", "R2"))
     assert fault.fired and result.failed_step == step and result.failed_device == "R2"
     assert all(o.status in ("rolled_back", "discarded") for o in result.devices.values())
-    assert_unchanged(result, before, state(checker, ["R1", "R2"]))
+    assert_unchanged(result, before, config_state(checker, ["R1", "R2"]))
     assert AuditLog(tmp_path / "audit.jsonl").verify().ok
 
 
 def test_wrong_password_on_second_device(lab: LabThread, checker: ToolSession) -> None:
-    before = state(checker, ["R1", "R2"])
+    before = config_state(checker, ["R1", "R2"])
     with ToolSession(inventory(lab, R2={"password": "not-the-password"}), settings=SETTINGS) as session:
         result = run_transaction(session, loopback_change(105, "R1", "R2"))
     assert (result.failed_step, result.failed_device, result.status) == ("connect", "R2", "failed")
     assert "authentication failed" in result.error and "not-the-password" not in result.model_dump_json()
     assert result.devices["R1"].status == "skipped"
-    assert_unchanged(result, before, state(checker, ["R1", "R2"]))
+    assert_unchanged(result, before, config_state(checker, ["R1", "R2"]))
 
 
 def test_failed_verification_rolls_back(session: ToolSession, checker: ToolSession) -> None:
-    before = state(checker, ["R3", "R4"])
+    before = config_state(checker, ["R3", "R4"])
     result = run_transaction(session, loopback_change(106, "R3", "R4"), verify=lambda s, r: False)
     assert (result.failed_step, result.status, result.verified) == ("verify", "rolled_back", False)
-    assert_unchanged(result, before, state(checker, ["R3", "R4"]))
+    assert_unchanged(result, before, config_state(checker, ["R3", "R4"]))
 
 
 def test_replay_with_same_key_applies_nothing(lab: LabThread, session: ToolSession, checker: ToolSession,
@@ -178,7 +153,7 @@ def test_replay_with_same_key_applies_nothing(lab: LabThread, session: ToolSessi
     journal = ChangeJournal(tmp_path / "journal.sqlite")
     first = run_transaction(session, loopback_change(107, "R5", "R6"), journal=journal)
     assert first.status == "committed" and not first.replayed
-    after_first = state(checker, ["R5", "R6"])
+    after_first = config_state(checker, ["R5", "R6"])
     stamp = lab.call(lambda: lab.server.lab.device("R5").last_change)
     # The same change again (a new ChangeSet object, same content, so the same key), through a session
     # whose devices are unreachable: a replay must not even connect.
@@ -190,7 +165,7 @@ def test_replay_with_same_key_applies_nothing(lab: LabThread, session: ToolSessi
         again = run_transaction(nowhere, loopback_change(107, "R5", "R6"), journal=journal)
     assert again.replayed and again.status == "committed" and again.change_id == first.change_id
     assert again.devices["R5"].diff == first.devices["R5"].diff
-    assert state(checker, ["R5", "R6"]) == after_first
+    assert config_state(checker, ["R5", "R6"]) == after_first
     assert lab.call(lambda: lab.server.lab.device("R5").last_change) == stamp
     commits = [line for line in session.audit.path.read_text().splitlines() if '"action": "commit"' in line]
     assert len(commits) == 2  # R5 and R6, once each
@@ -198,11 +173,11 @@ def test_replay_with_same_key_applies_nothing(lab: LabThread, session: ToolSessi
 
 
 def test_change_already_in_place_is_no_change(session: ToolSession, checker: ToolSession) -> None:
-    before = state(checker, ["R1"])
+    before = config_state(checker, ["R1"])
     change = ChangeSet(changes={"R1": ["interface Loopback0", " ip address 1.1.1.1 255.255.255.255"]})
     result = run_transaction(session, change)
     assert result.status == "no_change" and result.ok and result.devices["R1"].status == "unchanged"
-    assert state(checker, ["R1"]) == before
+    assert config_state(checker, ["R1"]) == before
 
 
 def test_unknown_device(session: ToolSession) -> None:

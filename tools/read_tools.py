@@ -68,36 +68,30 @@ class RouteArgs(DeviceArgs):
         return value
 
 
-class PingArgs(DeviceArgs):
+class _ProbeArgs(DeviceArgs):
+    """Ping and traceroute: a destination and an optional source, each an address, host or interface."""
+
+    @field_validator("destination", check_fields=False)
+    @classmethod
+    def _dest(cls, value: str) -> str:
+        return _target(value)
+
+    @field_validator("source", check_fields=False)
+    @classmethod
+    def _source(cls, value: str) -> str:
+        return _target(value) if value.strip() else ""
+
+
+class PingArgs(_ProbeArgs):
     destination: str = Field(description="IP address or host name to ping from the device.")
     source: str = Field(default="", description="Source address or interface (optional).")
     count: int = Field(default=5, ge=1, le=20, description="Echo requests to send.")
 
-    @field_validator("destination")
-    @classmethod
-    def _dest(cls, value: str) -> str:
-        return _target(value)
 
-    @field_validator("source")
-    @classmethod
-    def _source(cls, value: str) -> str:
-        return _target(value) if value.strip() else ""
-
-
-class TracerouteArgs(DeviceArgs):
+class TracerouteArgs(_ProbeArgs):
     destination: str = Field(description="IP address or host name to trace to.")
     source: str = Field(default="", description="Source address or interface (optional).")
     ttl: int = Field(default=30, ge=1, le=64, description="Maximum hops.")
-
-    @field_validator("destination")
-    @classmethod
-    def _dest(cls, value: str) -> str:
-        return _target(value)
-
-    @field_validator("source")
-    @classmethod
-    def _source(cls, value: str) -> str:
-        return _target(value) if value.strip() else ""
 
 
 class ShowArgs(DeviceArgs):

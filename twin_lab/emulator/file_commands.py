@@ -26,6 +26,7 @@ from twin_lab.ios.grammar import INCOMPLETE, INVALID, CommandError
 
 if TYPE_CHECKING:
     from twin_lab.emulator.shell import Shell
+    from twin_lab.network import NetworkConfigSession
 
 NVRAM_BYTES = 262_144
 
@@ -79,9 +80,8 @@ def _line_errors(errors) -> str:
     return "\n".join(out) + ("\n" if out else "")
 
 
-def merge_into_running(shell: Shell, text: str) -> str:
-    """``copy <file> running-config``: apply line by line like a paste; report bad lines."""
-    session = shell.network.config_session(shell.device)
+def _paste(session: NetworkConfigSession, text: str) -> list[str]:
+    """Apply config text line by line like a paste (until the session ends); the errors of the bad lines."""
     errors = []
     for line in clean_config_text(text).splitlines():
         error = session.apply(line)
@@ -89,6 +89,12 @@ def merge_into_running(shell: Shell, text: str) -> str:
             errors.append(error)
         if session.ended:
             break
+    return errors
+
+
+def merge_into_running(shell: Shell, text: str) -> str:
+    """``copy <file> running-config``: apply line by line like a paste; report bad lines."""
+    errors = _paste(shell.network.config_session(shell.device), text)
     shell.lab.touch(shell.device, shell.username)
     return _line_errors(errors)
 
@@ -362,14 +368,7 @@ def show_incremental_diffs(shell: Shell, inv: Invocation) -> Output:
     if text is None:
         return error_opening(path) + "\n"
     fork = shell.network.fork()
-    session = fork.config_session(shell.device)
-    errors = []
-    for line in clean_config_text(text).splitlines():
-        error = session.apply(line)
-        if error is not None:
-            errors.append(error)
-        if session.ended:
-            break
+    errors = _paste(fork.config_session(shell.device), text)
     if errors:
         return _line_errors(errors)
     before = shell.lab.running_display(shell.device, stamp=False)

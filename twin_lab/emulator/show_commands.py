@@ -7,7 +7,7 @@ it to a ``render_*`` module; nothing here keeps state of its own.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from twin_lab.addressing import (
     AddressError,
@@ -90,14 +90,19 @@ def _mac(shell: Shell, interface: str) -> str | None:
 
 # --- interfaces ------------------------------------------------------------------------------------
 
+def _interface_names(shell: Shell, inv: Invocation, states: dict[str, Any]) -> list[str]:
+    """The interface named in the command, else every interface in IOS order."""
+    if not inv.args:
+        return sorted(states, key=interface_sort_key)
+    name, after = interface_arg(shell, inv, 0)
+    inv.expect_none(after)
+    return [name]
+
+
 def show_interfaces(shell: Shell, inv: Invocation) -> Output:
     network, device = shell.network, shell.device
     states = network.interfaces(device)
-    names = sorted(states, key=interface_sort_key)
-    if inv.args:
-        name, after = interface_arg(shell, inv, 0)
-        inv.expect_none(after)
-        names = [name]
+    names = _interface_names(shell, inv, states)
     config = network.config(device).interfaces
     peers = {local for local, _d, _i in network.lldp_neighbors(device)}
     attached = {h.attach.interface for h in network.topology.hosts.values() if h.attach.device == device}
@@ -125,11 +130,7 @@ def show_interfaces_description(shell: Shell, inv: Invocation) -> Output:
 def show_ip_interface(shell: Shell, inv: Invocation) -> Output:
     network, device = shell.network, shell.device
     states = network.interfaces(device)
-    names = sorted(states, key=interface_sort_key)
-    if inv.args:
-        name, after = interface_arg(shell, inv, 0)
-        inv.expect_none(after)
-        names = [name]
+    names = _interface_names(shell, inv, states)
     config = network.config(device).interfaces
     ospf = network.control_plane.ospf.interfaces.get(device, {})
     lines: list[str] = []

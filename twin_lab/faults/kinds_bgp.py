@@ -36,6 +36,16 @@ def _bgp_evidence(device: str, peer: str | None) -> list[str]:
     return found
 
 
+def _router_bgp_change(network: Network, device: str, peer: str | None, asn: int, description: str,
+                       fix_line: str, fault_line: str, evidence: list[str] | None = None) -> Change:
+    """A fault that is one line under ``router bgp``: record it, with its one-line fix, and apply it."""
+    change = Change(device=device, peer_device=peer, description=description,
+                    fix_hint={device: [f"router bgp {asn}", fix_line]},
+                    evidence=_bgp_evidence(device, peer) if evidence is None else evidence)
+    apply_checked(network, change, device, [f"router bgp {asn}", fault_line])
+    return change
+
+
 class _SessionFault(FaultKind):
     target_format = "DEVICE:PEER_IP"
 
@@ -61,14 +71,11 @@ class BgpWrongRemoteAs(_SessionFault):
         options = [right + 1, right - 1, right + 10, int(text[:-2] + text[-1] + text[-2]) if len(text) > 1 else 0]
         wrong = rng.choice([a for a in dict.fromkeys(options) if 0 < a < 1 << 32 and a != right])
         peer_ip = int_to_ip(ip)
-        change = Change(
-            device=device, peer_device=peer,
-            description=(f"{device} (AS {asn}) has 'neighbor {peer_ip} remote-as {wrong}' but {peer or peer_ip} "
-                         f"is in AS {right}: the OPEN is rejected (bad peer AS), the session stays down."),
-            fix_hint={device: [f"router bgp {asn}", f" neighbor {peer_ip} remote-as {right}"]},
-            evidence=_bgp_evidence(device, peer))
-        apply_checked(network, change, device, [f"router bgp {asn}", f" neighbor {peer_ip} remote-as {wrong}"])
-        return change
+        return _router_bgp_change(
+            network, device, peer, asn,
+            (f"{device} (AS {asn}) has 'neighbor {peer_ip} remote-as {wrong}' but {peer or peer_ip} "
+             f"is in AS {right}: the OPEN is rejected (bad peer AS), the session stays down."),
+            f" neighbor {peer_ip} remote-as {right}", f" neighbor {peer_ip} remote-as {wrong}")
 
 
 @register
@@ -84,13 +91,9 @@ class BgpNeighborShutdown(_SessionFault):
         device, ip, _neighbor_cfg, peer = _neighbor(network, target)
         asn = network.config(device).bgp.asn
         peer_ip = int_to_ip(ip)
-        change = Change(
-            device=device, peer_device=peer,
-            description=f"{device} has 'neighbor {peer_ip} shutdown': the session is Idle (Admin).",
-            fix_hint={device: [f"router bgp {asn}", f" no neighbor {peer_ip} shutdown"]},
-            evidence=_bgp_evidence(device, peer))
-        apply_checked(network, change, device, [f"router bgp {asn}", f" neighbor {peer_ip} shutdown"])
-        return change
+        return _router_bgp_change(
+            network, device, peer, asn, f"{device} has 'neighbor {peer_ip} shutdown': the session is Idle (Admin).",
+            f" no neighbor {peer_ip} shutdown", f" neighbor {peer_ip} shutdown")
 
 
 @register
@@ -156,15 +159,13 @@ class BgpMissingNextHopSelf(_SessionFault):
         device, ip, _neighbor_cfg, peer = _neighbor(network, target)
         asn = network.config(device).bgp.asn
         peer_ip = int_to_ip(ip)
-        change = Change(
-            device=device, peer_device=peer,
-            description=(f"{device} lacks 'neighbor {peer_ip} next-hop-self': {peer or peer_ip} receives eBGP "
-                         f"routes with the external next hop, which its IGP cannot resolve."),
-            fix_hint={device: [f"router bgp {asn}", f" neighbor {peer_ip} next-hop-self"]},
+        return _router_bgp_change(
+            network, device, peer, asn,
+            (f"{device} lacks 'neighbor {peer_ip} next-hop-self': {peer or peer_ip} receives eBGP "
+             f"routes with the external next hop, which its IGP cannot resolve."),
+            f" neighbor {peer_ip} next-hop-self", f" no neighbor {peer_ip} next-hop-self",
             evidence=[f"{peer or peer_ip}: show ip bgp", f"{peer or peer_ip}: show ip route",
                       f"{device}: show running-config | section router bgp"])
-        apply_checked(network, change, device, [f"router bgp {asn}", f" no neighbor {peer_ip} next-hop-self"])
-        return change
 
 
 def _typo_addresses(network: Network, device: str, ip: int) -> list[int]:
@@ -237,12 +238,9 @@ class BgpMissingNetwork(FaultKind):
         asn = network.config(device).bgp.asn
         statement = f"network {int_to_ip(net)} mask {mask_text(plen)}"
         peers = [p for _d, _ip, p in _established(network) if _d == device and p]
-        change = Change(
-            device=device, peer_device=peers[0] if peers else None,
-            description=(f"{device} router bgp {asn} lacks '{statement}': {prefix} is not announced to its "
-                         f"BGP peers."),
-            fix_hint={device: [f"router bgp {asn}", f" {statement}"]},
+        return _router_bgp_change(
+            network, device, peers[0] if peers else None, asn,
+            f"{device} router bgp {asn} lacks '{statement}': {prefix} is not announced to its BGP peers.",
+            f" {statement}", f" no {statement}",
             evidence=[f"{device}: show ip bgp", f"{device}: show running-config | section router bgp"]
             + [f"{p}: show ip bgp" for p in peers[:1]])
-        apply_checked(network, change, device, [f"router bgp {asn}", f" no {statement}"])
-        return change

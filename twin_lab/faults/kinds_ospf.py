@@ -16,7 +16,7 @@ from twin_lab.faults.base import (
     split_target,
     where,
 )
-from twin_lab.ios.model import OspfNetwork
+from twin_lab.ios.model import Interface, OspfNetwork
 from twin_lab.network import Network
 
 AREAS = (0, 1, 2, 10, 51)
@@ -164,49 +164,66 @@ class OspfMtuMismatch(_AdjacencyFault):
         return change
 
 
+class _IntervalMismatch(_AdjacencyFault):
+    """One end's hello- or dead-interval set to a value its neighbour does not use: no adjacency."""
+
+    timer: str  # "hello" | "dead": the ``ip ospf <timer>-interval`` command and the ``ospf_<timer>`` field
+    values: tuple[int, ...]
+
+    def _excluded(self, itf: Interface, theirs: Interface) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def _theirs_text(self, theirs: Interface) -> str:
+        raise NotImplementedError
+
+    def _inject(self, network: Network, target: str, rng: random.Random) -> Change:
+        device, interface, neighbor, neighbor_itf = self._base(network, target)
+        itf = network.config(device).interfaces[interface]
+        theirs = network.config(neighbor).interfaces[neighbor_itf]
+        excluded = self._excluded(itf, theirs)
+        value = rng.choice([v for v in self.values if v not in excluded])
+        command = f"ip ospf {self.timer}-interval"
+        old = getattr(itf, f"ospf_{self.timer}")
+        restore = f" no {command}" if old is None else f" {command} {old}"
+        change = Change(
+            device=device, interface=interface, peer_device=neighbor,
+            description=(f"{where(network, device, interface)} has {command} {value}; {neighbor} "
+                         f"{neighbor_itf} uses {self._theirs_text(theirs)}: hello parameters mismatch, "
+                         f"no adjacency."),
+            fix_hint={device: [f"interface {interface}", restore]},
+            evidence=self._evidence(device, interface, neighbor, neighbor_itf))
+        apply_checked(network, change, device, [f"interface {interface}", f" {command} {value}"])
+        return change
+
+
 @register
-class OspfHelloMismatch(_AdjacencyFault):
+class OspfHelloMismatch(_IntervalMismatch):
     name = "ospf_hello_mismatch"
     component = "ospf"
     title = "OSPF hello-interval differs between the two ends of a link"
+    timer = "hello"
+    values = (1, 5, 15, 20, 30)
 
-    def _inject(self, network: Network, target: str, rng: random.Random) -> Change:
-        device, interface, neighbor, neighbor_itf = self._base(network, target)
-        itf = network.config(device).interfaces[interface]
-        theirs = network.config(neighbor).interfaces[neighbor_itf]
-        value = rng.choice([v for v in (1, 5, 15, 20, 30) if v != theirs.hello])
-        restore = " no ip ospf hello-interval" if itf.ospf_hello is None else f" ip ospf hello-interval {itf.ospf_hello}"
-        change = Change(
-            device=device, interface=interface, peer_device=neighbor,
-            description=(f"{where(network, device, interface)} has ip ospf hello-interval {value}; {neighbor} "
-                         f"{neighbor_itf} uses hello {theirs.hello} / dead {theirs.dead}: hello parameters "
-                         f"mismatch, no adjacency."),
-            fix_hint={device: [f"interface {interface}", restore]},
-            evidence=self._evidence(device, interface, neighbor, neighbor_itf))
-        apply_checked(network, change, device, [f"interface {interface}", f" ip ospf hello-interval {value}"])
-        return change
+    def _excluded(self, itf: Interface, theirs: Interface) -> tuple[int, ...]:
+        return (theirs.hello,)
+
+    def _theirs_text(self, theirs: Interface) -> str:
+        return f"hello {theirs.hello} / dead {theirs.dead}"
 
 
 @register
-class OspfDeadMismatch(_AdjacencyFault):
+class OspfDeadMismatch(_IntervalMismatch):
     name = "ospf_dead_mismatch"
     component = "ospf"
     title = "OSPF dead-interval differs between the two ends of a link"
+    timer = "dead"
+    values = (20, 30, 60, 120)
 
-    def _inject(self, network: Network, target: str, rng: random.Random) -> Change:
-        device, interface, neighbor, neighbor_itf = self._base(network, target)
-        itf = network.config(device).interfaces[interface]
-        theirs = network.config(neighbor).interfaces[neighbor_itf]
-        value = rng.choice([v for v in (20, 30, 60, 120) if v not in (theirs.dead, itf.hello)])
-        restore = " no ip ospf dead-interval" if itf.ospf_dead is None else f" ip ospf dead-interval {itf.ospf_dead}"
-        change = Change(
-            device=device, interface=interface, peer_device=neighbor,
-            description=(f"{where(network, device, interface)} has ip ospf dead-interval {value}; {neighbor} "
-                         f"{neighbor_itf} uses dead {theirs.dead}: hello parameters mismatch, no adjacency."),
-            fix_hint={device: [f"interface {interface}", restore]},
-            evidence=self._evidence(device, interface, neighbor, neighbor_itf))
-        apply_checked(network, change, device, [f"interface {interface}", f" ip ospf dead-interval {value}"])
-        return change
+    def _excluded(self, itf: Interface, theirs: Interface) -> tuple[int, ...]:
+        return (theirs.dead, itf.hello)
+
+    def _theirs_text(self, theirs: Interface) -> str:
+        return f"dead {theirs.dead}"
 
 
 @register

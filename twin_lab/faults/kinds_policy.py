@@ -214,12 +214,18 @@ class AclBlockBgp(FaultKind):
 # --- static routes ------------------------------------------------------------------------------
 
 
-def _static_line(route: StaticRoute) -> str:
+def _route_key(route: StaticRoute) -> str:
+    """Prefix, interface and next hop: what names the route (``no ip route`` needs no more)."""
     text = f"ip route {int_to_ip(route.network)} {mask_text(route.plen)}"
     if route.interface:
         text += f" {route.interface}"
     if route.next_hop is not None:
         text += f" {int_to_ip(route.next_hop)}"
+    return text
+
+
+def _static_line(route: StaticRoute) -> str:
+    text = _route_key(route)
     if route.distance != 1:
         text += f" {route.distance}"
     if route.name:
@@ -230,12 +236,7 @@ def _static_line(route: StaticRoute) -> str:
 
 
 def _removal(route: StaticRoute) -> str:
-    text = f"no ip route {int_to_ip(route.network)} {mask_text(route.plen)}"
-    if route.interface:
-        text += f" {route.interface}"
-    if route.next_hop is not None:
-        text += f" {int_to_ip(route.next_hop)}"
-    return text
+    return f"no {_route_key(route)}"
 
 
 def _installed_statics(network: Network, device: str) -> list[StaticRoute]:
