@@ -6,10 +6,12 @@ from typing import Annotated
 
 import typer
 
+from agent.bench_cli import register_bench
 from agent.commands import register as register_agent_commands
 from finetune.cli import data_app
 from finetune.cli import register as register_finetune
 from finetune.corpus_cli import register_corpus
+from finetune.generate_cli import register_generate
 from finetune.knowledge.cli import register_knowledge
 from policies.cli import audit_app, policy_app
 from twin_lab.cli import twin_app
@@ -25,6 +27,8 @@ register_agent_commands(app)
 register_knowledge(app)
 register_finetune(app)
 register_corpus(data_app)
+register_generate(data_app)
+register_bench(app)
 
 
 @app.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from net_support import apply_ok, route
 
-from twin_lab.addressing import ip_to_int
+from twin_lab.addressing import int_to_ip, ip_to_int
 from twin_lab.ios import ConfigSession, DeviceConfig, render_config
 from twin_lab.network import Network
 from twin_lab.topology import load_preset
@@ -116,3 +116,12 @@ def test_point_to_point_loopback_is_advertised_with_its_mask():
     assert route(net, "R2", "192.0.2.0/24") is not None
     assert route(net, "R2", "192.0.2.1/32") is None
     assert "ip ospf network point-to-point" in net.running_config("R1")
+
+
+def test_bgp_neighbor_at_the_routers_own_address_never_establishes() -> None:
+    """A mistyped neighbour that is the router's own address: IOS opens no session to itself."""
+    network = Network(load_preset("small"))
+    own = "10.0.25.1"  # R2's address on the eBGP link
+    assert not network.apply("R2", ["router bgp 65001", f" neighbor {own} remote-as 65002"])
+    session = next(s for s in network.bgp_sessions("R2") if int_to_ip(s.peer_ip) == own)
+    assert session.state != "Established" and "own" in session.reason

@@ -120,6 +120,9 @@ def compute_bgp(configs: dict[str, DeviceConfig], l3: L3, ribs: dict[str, Rib], 
             if neighbor.shutdown:
                 session.state, session.reason = "Idle (Admin)", "neighbor shutdown"
                 continue
+            if ip in l3.local.get(device, set()):
+                session.reason = "neighbor address is this router's own"  # IOS never opens such a session
+                continue
             session.local_ip = _source_ip(configs[device], l3, ribs[device], device, neighbor)
             owner = l3.owner.get(ip)
             if owner is None or session.local_ip is None:
