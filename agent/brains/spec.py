@@ -17,14 +17,17 @@ from pydantic import BaseModel, ConfigDict
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-BrainKind = Literal["expert", "hf", "openai"]
+BrainKind = Literal["expert", "noop", "hf", "openai"]
 
-SPEC_HELP = "expected 'expert', 'hf:PATH[,adapter=DIR][,4bit]' or 'openai:URL[,model=NAME]'"
+SPEC_HELP = "expected 'expert', 'noop', 'hf:PATH[,adapter=DIR][,4bit]' or 'openai:URL[,model=NAME]'"
+SIMPLE_KINDS = ("expert", "noop")  # no target, no options
 
 # Options each kind accepts: name -> kind of value ("flag" takes none).
 _OPTIONS: dict[str, dict[str, str]] = {
     "expert": {},
-    "hf": {"adapter": "str", "4bit": "flag", "max_new_tokens": "int", "temperature": "float", "device": "str"},
+    "noop": {},
+    "hf": {"adapter": "str", "4bit": "flag", "max_new_tokens": "int", "temperature": "float", "device": "str",
+           "constrained": "onoff"},
     "openai": {"model": "str", "api_key_env": "env", "temperature": "float", "max_tokens": "int",
                "timeout": "float", "max_retries": "int"},
 }
@@ -56,6 +59,7 @@ class BrainSpec(BaseModel):
     max_tokens: int | None = None
     timeout: float | None = None
     max_retries: int | None = None
+    constrained: bool | None = None  # hf: None = auto (on when xgrammar is importable)
 
     @classmethod
     def parse(cls, spec: str | BrainSpec) -> BrainSpec:
@@ -63,8 +67,8 @@ class BrainSpec(BaseModel):
 
     def __str__(self) -> str:
         """The canonical spec string (parses back to an equal BrainSpec)."""
-        if self.kind == "expert":
-            return "expert"
+        if self.kind in SIMPLE_KINDS:
+            return self.kind
         parts = [f"{self.kind}:{self.target}"]
         for name, kind in _OPTIONS[self.kind].items():
             field = "load_in_4bit" if name == "4bit" else name
@@ -72,6 +76,9 @@ class BrainSpec(BaseModel):
             if kind == "flag":
                 if value:
                     parts.append(name)
+            elif kind == "onoff":
+                if value is not None:
+                    parts.append(f"{name}={'on' if value else 'off'}")
             elif value is not None:
                 parts.append(f"{name}={value}")
         return ",".join(parts)
@@ -98,6 +105,12 @@ def _convert(kind: str, name: str, raw: str, spec: str) -> Any:
         if not math.isfinite(value_f) or value_f < 0:
             raise bad(f"must be a finite number >= 0, got {raw!r}")
         return value_f
+    if kind == "onoff":
+        switch = {"on": True, "true": True, "yes": True, "1": True, "off": False, "false": False, "no": False,
+                  "0": False, "auto": None}
+        if raw.lower() not in switch:
+            raise bad(f"needs on, off or auto, got {raw!r}")
+        return switch[raw.lower()]
     if kind == "env":
         if not _ENV_NAME.match(raw):
             raise bad(f"needs an environment variable name, got {raw!r}")
@@ -108,7 +121,7 @@ def _convert(kind: str, name: str, raw: str, spec: str) -> Any:
 
 
 def parse_brain_spec(spec: str | BrainSpec) -> BrainSpec:
-    """Parse ``expert`` | ``hf:PATH[,adapter=DIR][,4bit]`` | ``openai:URL[,model=NAME]`` (plus options).
+    """Parse ``expert`` | ``noop`` | ``hf:PATH[,adapter=DIR][,4bit]`` | ``openai:URL[,model=NAME]`` (plus options).
 
     Options are comma separated ``key=value`` pairs (or bare flags) after the path/URL, so a path or URL
     containing a comma is not supported. Raises BrainSpecError with a one-line message.
@@ -122,10 +135,10 @@ def parse_brain_spec(spec: str | BrainSpec) -> BrainSpec:
         raise BrainSpecError(f"empty brain spec; {SPEC_HELP}")
     kind, sep, rest = text.partition(":")
     kind = kind.strip().lower()
-    if kind == "expert":
+    if kind in SIMPLE_KINDS:
         if sep and rest.strip():
-            raise BrainSpecError(f"bad brain spec {spec!r}: 'expert' takes no options")
-        return BrainSpec(kind="expert")
+            raise BrainSpecError(f"bad brain spec {spec!r}: '{kind}' takes no options")
+        return BrainSpec(kind=kind)
     if kind not in _OPTIONS:
         raise BrainSpecError(f"unknown brain kind {kind!r} in {spec!r}; {SPEC_HELP}")
     if not sep:
@@ -157,6 +170,9 @@ def parse_brain_spec(spec: str | BrainSpec) -> BrainSpec:
                 raise BrainSpecError(f"bad brain spec {spec!r}: {name!r} is a flag and takes no value")
             values["load_in_4bit" if name == "4bit" else name] = True
             continue
+        if not has_eq and allowed[name] == "onoff":  # a bare ',constrained' means on
+            values[name] = True
+            continue
         if not has_eq:
             raise BrainSpecError(f"bad brain spec {spec!r}: option {name!r} needs a value, as {name}=...")
         values[name] = _convert(allowed[name], name, raw, spec)
@@ -181,6 +197,10 @@ def load_chat_model(spec: str | BrainSpec, **overrides: Any) -> BaseChatModel:
         from agent.brains.openai_brain import build_openai_chat_model
 
         return build_openai_chat_model(parsed, **overrides)
+    if parsed.kind == "noop":
+        from agent.brains.noop import NoopBrain
+
+        return NoopBrain.from_spec(parsed, **overrides)
     try:
         module = importlib.import_module("agent.brains.expert")
     except ModuleNotFoundError as exc:
