@@ -106,3 +106,81 @@ def test_renumber_trigger_phrasings():
                  "Move R5 Lo1 to the new address 10.254.0.16/32 (the old one is being returned to the pool)."):
         assert _RENUMBER.search(text.lower()), text
     assert not _RENUMBER.search("add loopback4 on r5 with 10.253.0.5/32 and advertise it in ospf.")
+
+
+# --- static routes, BGP announcements, MTU, denials ------------------------------------------------------
+
+def test_static_route_phrasings():
+    from agent.expert.intents import parse_static_route
+    cases = {
+        "Please configure ip route 10.200.0.192 255.255.255.240 10.0.0.34 on R9.": ("10.200.0.192/28", "10.0.0.34", None),
+        "On R2 add ip route 10.1.0.0 255.255.0.0 GigabitEthernet0/1 250": ("10.1.0.0/16", "GigabitEthernet0/1", 250),
+        "Add a static route on R3 to 10.9.0.0/24 via 10.0.0.5.": ("10.9.0.0/24", "10.0.0.5", None),
+        "Add a static route on R3 towards 10.9.0.10/24 via 10.0.0.5.": ("10.9.0.0/24", "10.0.0.5", None),
+        "On R2 add a static route 10.9.0.0/24 10.0.0.5.": ("10.9.0.0/24", "10.0.0.5", None),
+        "R9 needs a static route for 10.200.0.192/28 pointing at 10.0.0.34.": ("10.200.0.192/28", "10.0.0.34", None),
+        "Static route on R2 for 10.9.0.0 mask 255.255.255.0 next-hop 10.0.0.5, administrative distance 200.":
+            ("10.9.0.0/24", "10.0.0.5", 200),
+        "Configure a static route on R5: 10.50.0.0 255.255.255.0 10.0.0.9": ("10.50.0.0/24", "10.0.0.9", None),
+        "Add a static route on R1 to 10.1.2.0/24 out GigabitEthernet0/2.": ("10.1.2.0/24", "GigabitEthernet0/2", None),
+        "Add a floating static default route on R1 via 203.0.113.1 with distance 250.": ("0.0.0.0/0", "203.0.113.1", 250),
+    }
+    for text, (prefix, hop, distance) in cases.items():
+        parsed = parse_static_route(text)
+        assert parsed is not None, text
+        assert (str(parsed[0]), parsed[1], parsed[2]) == (prefix, hop, distance), text
+    assert parse_static_route("Add a static route on R1.") is None
+
+
+def _model(network: Network):
+    return build_model(replay(_observed(network)))
+
+
+def test_static_route_intent_without_via_is_planned():
+    from agent.expert.intents import plan_change
+    network = Network(load_preset("small"))
+    plan = plan_change("Please configure ip route 10.200.0.192 255.255.255.240 10.0.0.34 on R2.", _model(network))
+    assert isinstance(plan, dict), plan
+    assert plan["changes"] == [{"device": "R2", "lines": ["ip route 10.200.0.192 255.255.255.240 10.0.0.34"]}]
+
+
+def test_announce_wins_over_peer_wording():
+    from agent.expert.intents import plan_change
+    network = Network(load_preset("small"))
+    model = _model(network)
+    bgp_device = next(d for d in network.device_names() if network.config(d).bgp is not None)
+    asn = network.config(bgp_device).bgp.asn
+    for text in (f"Announce the new customer block 10.210.7.0/24 from {bgp_device} to its eBGP peers.",
+                 f"Advertise 10.210.7.0/24 to the BGP neighbours of {bgp_device}.",
+                 f"Originate 10.210.7.0/24 towards {bgp_device}'s BGP peers."):
+        plan = plan_change(text, model)
+        assert isinstance(plan, dict), (text, plan)
+        assert plan["changes"] == [{"device": bgp_device, "lines": [f"router bgp {asn}",
+                                                                    " network 10.210.7.0 mask 255.255.255.0"]}], text
+    plan = plan_change(f"Add a BGP neighbour 192.0.2.9 remote-as 65009 on {bgp_device}.", model)
+    assert isinstance(plan, dict) and plan["changes"][0]["lines"][1] == " neighbor 192.0.2.9 remote-as 65009"
+
+
+def test_interface_mtu_mismatch_rule():
+    from agent.expert.diagnose import router_links, rules_ospf
+    network = Network(load_preset("small"))
+    model = _model(network)
+    da, ia, _db, _ib = next(router_links(model))
+    for command, fix in ((" mtu 9000", " no mtu"), (" ip mtu 1400", " no ip mtu")):
+        broken = Network(load_preset("small"))
+        assert not broken.apply(da, [f"interface {ia}", command])
+        found = [f for f in rules_ospf(_model(broken)) if "MTU" in f.root_cause]
+        assert found and found[0].device == da, command
+        assert found[0].remediation == {da: [f"interface {ia}", fix]}, command
+    assert not [f for f in rules_ospf(model) if "MTU" in f.root_cause]
+
+
+def test_denied_plan_is_not_proposed_again():
+    brain = ExpertBrain().bind_tools(action_tools("change"))
+    messages = [HumanMessage("CHANGE: Announce the new customer block 10.210.7.0/24 from R1."),
+                AIMessage("", tool_calls=[{"name": "propose_change", "args": {"summary": "x"}, "id": "p1",
+                                           "type": "tool_call"}]),
+                ToolMessage("propose_change received", tool_call_id="p1"),
+                HumanMessage("The plan was denied (some-guard: reason). Propose a different plan, or refuse.")]
+    reply = brain.invoke(messages)
+    assert [c["name"] for c in reply.tool_calls] == ["refuse"]

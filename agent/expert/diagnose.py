@@ -187,11 +187,7 @@ def rules_ospf(model: Model) -> list[Finding]:
                                  [f"{da}: router ospf {pid} / passive-interface {ia}"], 20))
         if area_x is None or area_y is None:
             continue
-        if (x.ip_mtu or 1500) != (y.ip_mtu or 1500) and x.ip_mtu is not None:
-            lines = [f"interface {ia}", " no ip mtu" if y.ip_mtu is None else f" ip mtu {y.ip_mtu}"]
-            found.append(Finding(da, "ospf", f"IP MTU mismatch on {da} {ia} ({x.ip_mtu}) vs {db} {ib} "
-                                 f"({y.ip_mtu or 1500}): the adjacency is stuck in EXSTART.", {da: lines},
-                                 [f"{da}: interface {ia} ip mtu {x.ip_mtu}"], 21))
+        found.extend(_mtu_findings(da, ia, x, db, ib, y))
         for attr, word in (("ospf_hello", "hello"), ("ospf_dead", "dead")):
             vx, vy = getattr(x, attr), getattr(y, attr)
             if vx is not None and (vx or DEFAULTS[word]) != (vy or DEFAULTS[word]):
@@ -265,6 +261,30 @@ def rules_ospf(model: Model) -> list[Finding]:
                              "OSPF: routers inside have no way out.", {device: [f"router ospf {process.pid}", line]},
                              [f"{device}: router ospf {process.pid} has no default-information originate"],
                              40 if ibgp_incomplete else 28))
+    return found
+
+
+def _effective_mtu(itf) -> int:
+    """The IP MTU an interface uses: ``ip mtu`` if set, else the interface ``mtu``, else 1500."""
+    return itf.ip_mtu or itf.mtu or 1500
+
+
+def _mtu_findings(da: str, ia: str, x, db: str, ib: str, y) -> list[Finding]:
+    """An effective-IP-MTU mismatch across a link, fixed on the side that set a non-default MTU command
+    (``ip mtu`` or interface ``mtu``) by restoring the peer's value (``no ...`` when the peer leaves it unset)."""
+    mx, my = _effective_mtu(x), _effective_mtu(y)
+    if mx == my:
+        return []
+    found = []
+    for attr, word in (("ip_mtu", "ip mtu"), ("mtu", "mtu")):
+        vx, vy = getattr(x, attr), getattr(y, attr)
+        if vx is None or vx == vy:
+            continue
+        lines = [f"interface {ia}", f" no {word}" if vy is None else f" {word} {vy}"]
+        found.append(Finding(da, "ospf", f"MTU mismatch on {da} {ia} ({word} {vx}, effective IP MTU {mx}) vs {db} "
+                             f"{ib} (effective IP MTU {my}): the OSPF adjacency is stuck in EXSTART/EXCHANGE.",
+                             {da: lines}, [f"{da}: interface {ia} {word} {vx}",
+                                           f"{db}: interface {ib} effective IP MTU {my}"], 21))
     return found
 
 
@@ -462,7 +482,22 @@ def rules_static(model: Model) -> list[Finding]:
                                          {device: [f"ip route 0.0.0.0 0.0.0.0 {ip(addr)}"]},
                                          [f"{device}: router ospf {process.pid} / default-information originate",
                                           f"{device}: no 'ip route 0.0.0.0 0.0.0.0'"], 51))
+        # an eBGP edge with no default route at all: a static default towards its upstream was removed
+        if config.bgp is not None and not has_default and not _has_default_route(net, device):
+            for addr, nbr in sorted(config.bgp.neighbors.items()):
+                if nbr.remote_as in (None, config.bgp.asn) or addr not in neighbours:
+                    continue
+                found.append(Finding(device, "static", f"{device} has no default route: its static default towards "
+                                     f"the eBGP neighbour {ip(addr)} (AS {nbr.remote_as}) is missing, so traffic "
+                                     "to prefixes it does not learn in BGP is dropped.",
+                                     {device: [f"ip route 0.0.0.0 0.0.0.0 {ip(addr)}"]},
+                                     [f"{device}: no 'ip route 0.0.0.0 0.0.0.0' and no default in its routing table",
+                                      f"{device}: neighbor {ip(addr)} remote-as {nbr.remote_as}"], 54))
     return found
+
+
+def _has_default_route(net: Network, device: str) -> bool:
+    return any(r.net == 0 and r.plen == 0 for r in net.routes(device))
 
 
 def _ebgp_rank(config, nh: int) -> int:

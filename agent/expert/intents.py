@@ -110,15 +110,16 @@ def plan_change(text: str, model: Model | None) -> dict[str, Any] | str:
         if flow:
             return _block(*flow, model)
         if "static route" in low or re.search(r"\bip route\b", low):
-            prefix = _prefix(re.sub(rf"(?:via|next[- ]hop)\s+{_IP}", "", text))
-            hop = re.search(rf"(?:via|next[- ]hop(?: of)?)\s+({_IP})", low)
-            if device is None or prefix is None or hop is None:
+            route = parse_static_route(unquoted)
+            if device is None or route is None:
                 return f"cannot map intent {text!r}: need a device, a prefix and a next hop"
-            line = f"ip route {prefix.network_address} {prefix.netmask} {hop.group(1)}"
-            return _change(f"Add a static route on {device} to {prefix} via {hop.group(1)}.", {device: [line]},
-                           [plan.config(device, line),
-                            {"kind": "route", "device": device, "prefix": str(prefix), "present": True,
-                             "protocol": "static"}])
+            prefix, hop, distance = route
+            line = f"ip route {prefix.network_address} {prefix.netmask} {hop}" + (f" {distance}" if distance else "")
+            return _change(f"Add a static route on {device} to {prefix} via {hop}"
+                           + (f" (administrative distance {distance})." if distance else "."), {device: [line]},
+                           [plan.config(device, line)] + ([] if distance else [  # a floating static may stay out
+                               {"kind": "route", "device": device, "prefix": str(prefix), "present": True,
+                                "protocol": "static"}]))
         if device and itf and _RENUMBER.search(low):
             return _renumber(text, model, device, itf)
         if device and _new_loopback(text, model, device):
@@ -134,7 +135,9 @@ def plan_change(text: str, model: Model | None) -> dict[str, Any] | str:
                            [plan.config(device, " ip ospf cost 1000")])
         if "ospf" in low and device and itf and re.search(r"\b(?:bring|enable|add|put|run|advertise|include)\b", low):
             return _ospf_link(text, model, device, itf)
-        if "bgp" in low and ("neighbor" in low or "neighbour" in low or "peer" in low) and device:
+        announce = re.search(r"\b(?:advertis|announc|originat)\w*", low) and _prefix(unquoted) is not None
+        if "bgp" in low and re.search(r"\b(?:neighbou?r|peer)", low) and device and (
+                not announce or _new_neighbour(unquoted, model, device)):
             return _bgp_neighbor(text, model, device)
         if ("advertise" in low or "announce" in low or "originate" in low) and device:
             bgp = net.config(device).bgp
@@ -155,6 +158,59 @@ def plan_change(text: str, model: Model | None) -> dict[str, Any] | str:
     except (ValueError, KeyError) as err:
         return f"cannot map intent {text!r}: {err}"
     return f"cannot map intent {text!r} to a supported change"
+
+
+_MASK = r"255(?:\.\d{1,3}){3}|0\.0\.0\.0"
+_IOS_ROUTE = re.compile(rf"\bip route\s+({_IP})\s+({_MASK})\s+({_IP}|{_ITF}|Null\s?0)(?:\s+(\d{{1,3}})\b)?",
+                        re.IGNORECASE)
+_HOP = re.compile(rf"\b(?:via|next[- ]hop(?:\s+(?:of|is|address))?|gateway|through|pointing (?:at|to)|"
+                  rf"out(?: of)?|exit(?:ing)?(?: via)?)\s*:?\s+(?:the\s+)?"
+                  rf"({_IP}(?!\d|\.\d)(?!\s*/|\s+(?:mask\s+)?255\.)|{_ITF}|Null\s?0)", re.IGNORECASE)
+_DISTANCE = re.compile(r"\b(?:administrative[- ]distance|admin(?:istrative)? distance|distance|AD)\s*(?:of\s+|=\s*)?"
+                       r"(\d{1,3})\b", re.IGNORECASE)
+
+
+def _hop_text(token: str) -> str:
+    token = token.strip()
+    if re.fullmatch(_IP, token):
+        return token
+    if re.fullmatch(r"null\s?0", token, re.IGNORECASE):
+        return "Null0"
+    return canon(token.replace(" ", ""))
+
+
+def parse_static_route(text: str) -> tuple[ipaddress.IPv4Network, str, int | None] | None:
+    """``(prefix, next hop or exit interface, distance or None)`` of a static-route intent, or None.
+
+    Accepts IOS syntax (``ip route PREFIX MASK NEXTHOP|INTERFACE [distance]``) and prose (``a static route
+    to 10.1.0.0/24 via 10.0.0.2``, ``... 10.1.0.0 mask 255.255.255.0 next-hop 10.0.0.2``, or a bare
+    ``10.1.0.0/24 10.0.0.2``)."""
+    ios = _IOS_ROUTE.search(text)
+    if ios:
+        prefix = ipaddress.ip_network(f"{ios.group(1)}/{ios.group(2)}", strict=False)
+        distance = int(ios.group(4)) if ios.group(4) and 1 <= int(ios.group(4)) <= 255 else None
+        return prefix, _hop_text(ios.group(3)), distance
+    hop_match = _HOP.search(text)
+    rest = text[:hop_match.start()] + " " + text[hop_match.end():] if hop_match else text
+    pm = re.search(rf"({_IP})\s*(?:/\s*(\d{{1,2}})\b|\s+(?:mask\s+|netmask\s+)?({_MASK})\b)", rest)
+    if pm is None:
+        if re.search(r"\bdefault\b", rest, re.IGNORECASE):
+            prefix, after = ipaddress.ip_network("0.0.0.0/0"), rest
+        else:
+            return None
+    else:
+        prefix = ipaddress.ip_network(f"{pm.group(1)}/{pm.group(2) or pm.group(3)}", strict=False)
+        after = rest[pm.end():]
+    if hop_match:
+        hop = _hop_text(hop_match.group(1))
+    else:
+        bare = re.search(rf"({_IP})(?!\d|\.\d)(?!\s*/)", after) or re.search(_ITF, after, re.IGNORECASE)
+        if bare is None:
+            return None
+        hop = _hop_text(bare.group(1) if bare.re.groups else bare.group(0))
+    dist = _DISTANCE.search(text)
+    distance = int(dist.group(1)) if dist and 1 <= int(dist.group(1)) <= 255 else None
+    return prefix, hop, distance
 
 
 _BLOCK = re.compile(r"\b(?:block|deny|drop|stop|prevent|filter)\b(?P<what>[^:;.]{0,40}?)\bfrom\s+(?P<src>[\w.:-]+)"
@@ -333,6 +389,14 @@ def _ospf_link(text: str, model: Model, device: str, itf: str) -> dict[str, Any]
             checks.append(plan.ospf(device, far[0]))
     return _change(f"Enable OSPF (area {area_no}) on {device} {itf}" + (f" and {far[0]} {far[1]}" if far else "") + ".",
                    changes, checks)
+
+
+def _new_neighbour(text: str, model: Model, device: str) -> bool:
+    """The intent names a neighbour address the device does not peer with yet and a remote AS."""
+    bgp = model.network.config(device).bgp
+    known = {int_to_ip(a) for a in bgp.neighbors} if bgp else set()
+    addresses = [a for a in re.findall(rf"({_IP})(?!\d|\.\d)(?!\s*/|\s+(?:mask\s+)?255\.)", text) if a not in known]
+    return bool(addresses) and re.search(r"\b(?:remote[- ]as|AS)\s*\d+", text, re.IGNORECASE) is not None
 
 
 def _bgp_neighbor(text: str, model: Model, device: str) -> dict[str, Any] | str:

@@ -22,6 +22,10 @@ MAX_STEPS = 8
 
 
 def next_action(state: State, bound: set[str]) -> list[Call]:
+    if state.denials:
+        # the expert's plan is deterministic: proposing it again would only be denied again
+        return _terminal(REFUSE, bound, {"reason": "the policy pack denied the plan and no other plan meets the "
+                                                   f"request: {state.denials[-1]}"})
     if state.kind == "diagnose":
         return _diagnose(state, bound)
     return _change(state, bound)
@@ -282,12 +286,15 @@ def _probe_evidence(state: State) -> list[str]:
 def _checks(model: Model, symptom: Symptom, finding: Finding | None) -> list[dict]:
     checks: list[dict] = []
     net = model.network
-    flows = [(f.src, f.dst) for f in symptom.flows[:3]]
+    # every listed flow (as many as the model tests): a fix that restores only some of them is not verified
+    flows = [(f.src, f.dst) for f in symptom.flows[:12]]
     for item in symptom.internet:
         flows.extend(internet_flows(model, item.device)[:2])
+    seen: set[tuple] = set()
     for src, dst in flows:
         a, b = _gateway(model, src), _gateway(model, dst)
-        if a and b and b[2]:
+        if a and b and b[2] and (a[0], b[2], a[1]) not in seen:
+            seen.add((a[0], b[2], a[1]))
             checks.append(plan.ping(a[0], b[2], a[1]))
     for session in symptom.sessions:
         peer = session.peer

@@ -33,6 +33,7 @@ class State:
     text: str
     observations: dict[str, Any] = field(default_factory=dict)  # call_key -> parsed result
     steps: int = 0  # AI messages so far
+    denials: list[str] = field(default_factory=list)  # "The plan was denied (...)" feedback, in order
 
     def get(self, name: str, **args: Any) -> Any:
         return self.observations.get(call_key(name, args))
@@ -70,6 +71,9 @@ def replay(messages: list[BaseMessage]) -> State:
             for call in message.tool_calls or []:
                 if call.get("id"):
                     pending[call["id"]] = call_key(call["name"], dict(call.get("args") or {}))
+        elif isinstance(message, HumanMessage) and str(message.content).lstrip().lower().startswith(
+                "the plan was denied"):
+            state.denials.append(str(message.content).strip())
         elif isinstance(message, ToolMessage):
             key = pending.get(message.tool_call_id)
             if key is not None:
