@@ -424,3 +424,15 @@ def test_cli_audit_verify_detects_edit_removal_reorder_truncation(tmp_path):
         assert verify(variant).returncode == 1
     assert verify(lines[:-1]).returncode == 0                    # a cut tail needs the head to be seen
     assert verify(lines[:-1], "--head", head).returncode == 1
+
+
+def test_an_address_block_is_not_a_blocking_action() -> None:
+    """'customer block' is a noun (a prefix): announcing it is routine, blocking the customer is not."""
+    from policies.engine import evaluate
+
+    announce = {"intent": "Announce the new customer block 198.18.4.0/24 from ISP1 to its eBGP peers.",
+                "requester": "noc", "changes": [{"device": "ISP1", "lines": [
+                    "router bgp 65100", " network 198.18.4.0 mask 255.255.255.0"]}]}
+    assert evaluate(announce).decision == "allow"
+    harm = {**announce, "intent": "block customer Acme from reaching the internet"}
+    assert evaluate(harm).decision == "deny"
