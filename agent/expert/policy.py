@@ -100,13 +100,27 @@ def diagnose_all(model: Model, symptom: Symptom) -> Finding | None:
             if symptom.truncated and len(chosen) < MAX_FAULTS and all(f.remediation and not f.replug for f in chosen):
                 # the operator's list was cut ("(and N more)"): an unlisted flow may still be broken by
                 # another fault - take one more finding only if it improves the network's health
+                # ... and only one that repairs something configured but broken (an adjacency, a session or
+                # an interface comes up): a design choice of the network (no default here, a prefix not
+                # announced there) is not a fault, and the agent must not change what nobody asked about.
                 extra = choose(current, lambda _net: None, findings(current)).finding
-                if extra is not None and extra.remediation and what_if(current, extra) is not None:
+                repaired = what_if(current, extra) if extra is not None and extra.remediation else None
+                if repaired is not None and _working_parts(repaired) > _working_parts(current.network):
                     chosen.append(extra)
             break  # the symptom is gone (or cannot be tested further in the model)
         if not verdict.finding.remediation and not verdict.finding.replug:
             break
     return merge_findings(chosen)
+
+
+def _working_parts(net: Network) -> int:
+    """FULL OSPF adjacencies + Established BGP sessions + interfaces up: what a repair brings back."""
+    count = 0
+    for device in net.device_names():
+        count += sum(n.state.upper().startswith("FULL") for n in net.ospf_neighbors(device))
+        count += sum(s.state == "Established" for s in net.bgp_sessions(device))
+        count += sum(i.line_up for i in net.interfaces(device).values())
+    return count
 
 
 def merge_findings(chosen: list[Finding]) -> Finding | None:
