@@ -30,6 +30,8 @@ def test_demo_repairs_the_fault_and_exits_0(tmp_path: Path, monkeypatch: pytest.
     assert "report_diagnosis" in text and "repaired" in text and "verified" in text
     [record] = read_trajectories(tmp_path / "demo" / "trajectories.jsonl")
     assert record.task.kind == "diagnosis" and record.outcome.verified
+    # the fix touches only the faulty link's ends: nothing the ticket did not ask about
+    assert {c["device"] for c in record.change["changeset"]["changes"]} <= {"R5", "R6"}
 
 
 def test_diagnosis_graph_with_the_expert_repairs_an_acl_fault(agent_lab, tmp_path: Path) -> None:
