@@ -21,12 +21,13 @@ from rich.table import Table
 
 from agent.commands import report, show_plan, step_printer
 from agent.runner import RunError, start_run, state_dir
+from tools.allowlist import ALLOWED_PHRASES
 from tools.errors import ToolError
 from tools.read_tools import show
 from tools.session import ToolSession
 
-SHOW_WORDS = ["show", "ip", "interface", "brief", "route", "ospf", "neighbor", "bgp", "summary", "running-config",
-              "version", "interfaces", "lldp", "neighbors", "detail", "arp", "access-lists", "clock"]
+# completion words: those of the read-only commands `show` accepts (one allow-list, in tools/)
+SHOW_WORDS = ["show", *sorted({word for phrase in ALLOWED_PHRASES for word in phrase.split()})]
 SLASH = ["/help", "/devices", "/history", "/run", "/diagnose", "/quit"]
 _SYMPTOM = re.compile(r"\b(can'?not|can't|cant|unable|unreachable|down|fail\w*|broken|lost|no route|not working|"
                       r"isn'?t|doesn'?t|why|missing|flapping|drops?|timeouts?)\b", re.IGNORECASE)
