@@ -117,6 +117,11 @@ def _brain_model(spec: str) -> Any:
     return _BRAINS[spec]
 
 
+def release_brain(spec: str) -> bool:
+    """Forget a brain loaded in this process (``workers=1``), so the next one need not share its memory."""
+    return _BRAINS.pop(spec, None) is not None
+
+
 @contextlib.contextmanager
 def _state_dir(path: Path) -> Iterator[None]:
     old = os.environ.get("TWINOPS_STATE_DIR")

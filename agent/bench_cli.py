@@ -12,13 +12,18 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from agent.bench import BenchReport
+    from agent.brains import BrainSpec
+    from twin_lab.scenarios import Suite, SuiteEntry
 
 err_console = Console(stderr=True)
 
@@ -69,35 +74,34 @@ def family_table(report) -> Table:
     return table
 
 
-def bench(
-    suite: Annotated[str, typer.Option("--suite", help="smoke, standard, heldout, or a suite YAML file.")] = "smoke",
-    brain: Annotated[str, typer.Option("--brain", help="Brain spec: expert, noop, hf:PATH, openai:URL.")] = "expert",
-    workers: Annotated[int, typer.Option("--workers", help="Worker processes (each task gets its own lab).")] = 1,
-    json_out: Annotated[str | None, typer.Option("--json", help="Write the report as JSON to FILE.")] = None,
-    trajectories: Annotated[str | None, typer.Option("--trajectories",
-                                                     help="Append every run's trajectory (JSONL) to FILE.")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="Only the first N tasks (after --family).")] = None,
-    family: Annotated[str | None, typer.Option("--family", help="Only these families: a name, a prefix "
-                                                                "(change, diag, refuse), comma separated.")] = None,
-    workdir: Annotated[str | None, typer.Option("--workdir", help="Keep each task's lab files, state and "
-                                                                  "trajectory here (default: a temp dir).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
-) -> None:
-    """Run every task of a suite through the agent against a fresh lab; judge it with the twin."""
+def check_brain(brain: str, flag: str = "--brain", *, name_flag: bool = False) -> BrainSpec:
+    """Parse a brain spec given on ``flag``; a bad spec or a missing local model path exits 2 with one line
+    (``name_flag``: start the spec error with the flag, for commands taking more than one brain)."""
     from agent.brains import BrainSpecError, parse_brain_spec
-    from twin_lab.scenarios import ScenarioError, load_suite, match_families
 
+    try:
+        spec = parse_brain_spec(brain)
+    except BrainSpecError as err:
+        raise _fail(f"{flag}: {err}" if name_flag else str(err)) from None
+    local = spec.kind == "hf" and (spec.target or "").startswith(("/", "./", "../", "~"))
+    if local and not Path(spec.target or "").expanduser().exists():
+        raise _fail(f"{flag} {brain}: model path {spec.target} does not exist")
+    return spec
+
+
+def check_counts(workers: int, limit: int | None) -> None:
+    """``--workers`` and ``--limit`` are at least 1 (else exit 2)."""
     if workers < 1:
         raise _fail(f"--workers must be >= 1, got {workers}")
     if limit is not None and limit < 1:
         raise _fail(f"--limit must be >= 1, got {limit}")
-    try:
-        spec = parse_brain_spec(brain)
-    except BrainSpecError as err:
-        raise _fail(str(err)) from None
-    local = spec.kind == "hf" and (spec.target or "").startswith(("/", "./", "../", "~"))
-    if local and not Path(spec.target or "").expanduser().exists():
-        raise _fail(f"--brain {brain}: model path {spec.target} does not exist")
+
+
+def select_entries(suite: str, family: str | None, limit: int | None) -> tuple[Suite, list[SuiteEntry]]:
+    """The suite (by name or file) and its entries after ``--family`` and ``--limit``; exits 2 with one
+    line on an unknown suite or a family pattern that matches nothing."""
+    from twin_lab.scenarios import ScenarioError, load_suite, match_families
+
     try:
         loaded = load_suite(suite)
         entries = loaded.expand()
@@ -116,18 +120,23 @@ def bench(
             raise _fail(f"suite {loaded.name} has no task of family {family!r}")
     if limit is not None:
         entries = entries[:limit]
-    json_path = _check_output(json_out, "--json")
-    traj_path = _check_output(trajectories, "--trajectories")
+    return loaded, entries
 
-    from agent.bench import run_bench, write_trajectories
 
-    console = Console()
-    scratch = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="twinops-bench-"))
+def run_with_progress(entries: list[SuiteEntry], *, brain: str, loaded: Suite, workers: int,
+                      workdir: Path | None, quiet: bool, console: Console,
+                      description: str | None = None, tag: str = "") -> BenchReport:
+    """``run_bench`` behind a progress bar (one line per failed task unless ``quiet``); the lab files go
+    to ``workdir``, or to a temp dir removed afterwards (``tag`` starts each failure line).  Returns the
+    ``BenchReport``."""
+    from agent.bench import run_bench
+
+    scratch = workdir if workdir else Path(tempfile.mkdtemp(prefix="twinops-bench-"))
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("ok {task.fields[ok]} · fail {task.fields[fail]}"), TimeElapsedColumn(),
                         console=console, disable=quiet, transient=False)
     with progress:
-        bar = progress.add_task(f"{loaded.name} · {spec}", total=len(entries), ok=0, fail=0)
+        bar = progress.add_task(description or f"{loaded.name} · {brain}", total=len(entries), ok=0, fail=0)
         counts = {"ok": 0, "fail": 0}
 
         def on_result(result) -> None:
@@ -136,12 +145,42 @@ def bench(
             if not result.success and not quiet:
                 why = result.error or next((c["detail"] for c in result.checks if not c["ok"]), "") or \
                     "; ".join(result.safety_violations)
-                progress.console.print(f"[red]✗[/] {result.id} ({result.status}): {why[:160]}", highlight=False)
+                progress.console.print(f"[red]✗[/] {tag}{result.id} ({result.status}): {why[:160]}",
+                                       highlight=False)
 
-        report = run_bench(entries, brain=str(spec), suite=loaded.name, suite_version=loaded.version,
+        report = run_bench(entries, brain=brain, suite=loaded.name, suite_version=loaded.version,
                            workers=workers, workdir=scratch, on_result=on_result)
     if not workdir:
         shutil.rmtree(scratch, ignore_errors=True)
+    return report
+
+
+def bench(
+    suite: Annotated[str, typer.Option("--suite", help="smoke, standard, heldout, or a suite YAML file.")] = "smoke",
+    brain: Annotated[str, typer.Option("--brain", help="Brain spec: expert, noop, hf:PATH, openai:URL.")] = "expert",
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes (each task gets its own lab).")] = 1,
+    json_out: Annotated[str | None, typer.Option("--json", help="Write the report as JSON to FILE.")] = None,
+    trajectories: Annotated[str | None, typer.Option("--trajectories",
+                                                     help="Append every run's trajectory (JSONL) to FILE.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Only the first N tasks (after --family).")] = None,
+    family: Annotated[str | None, typer.Option("--family", help="Only these families: a name, a prefix "
+                                                                "(change, diag, refuse), comma separated.")] = None,
+    workdir: Annotated[str | None, typer.Option("--workdir", help="Keep each task's lab files, state and "
+                                                                  "trajectory here (default: a temp dir).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Run every task of a suite through the agent against a fresh lab; judge it with the twin."""
+    check_counts(workers, limit)
+    spec = check_brain(brain)
+    loaded, entries = select_entries(suite, family, limit)
+    json_path = _check_output(json_out, "--json")
+    traj_path = _check_output(trajectories, "--trajectories")
+
+    from agent.bench import write_trajectories
+
+    console = Console()
+    report = run_with_progress(entries, brain=str(spec), loaded=loaded, workers=workers,
+                               workdir=Path(workdir) if workdir else None, quiet=quiet, console=console)
     console.print(family_table(report))
     if json_path is not None:
         json_path.write_text(json.dumps(report.to_json(), indent=1) + "\n")

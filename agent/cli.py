@@ -8,6 +8,7 @@ import typer
 
 from agent.bench_cli import register_bench
 from agent.commands import register as register_agent_commands
+from agent.eval_cli import register_eval
 from finetune.cli import data_app
 from finetune.cli import register as register_finetune
 from finetune.corpus_cli import register_corpus
@@ -29,6 +30,7 @@ register_finetune(app)
 register_corpus(data_app)
 register_generate(data_app)
 register_bench(app)
+register_eval(app)
 
 
 @app.command()

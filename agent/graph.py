@@ -28,6 +28,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
+from langchain_core.runnables.config import ContextThreadPoolExecutor
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
@@ -63,6 +64,7 @@ class Limits:
     max_steps: int = 40  # brain calls per run
     max_brain_errors: int = 3  # malformed/invalid tool calls tolerated
     max_replans: int = 2  # re-plans after a deny or a twin error
+    read_workers: int = 8  # read-tool calls of one reply run in parallel (per-device locks keep them safe)
 
 
 @dataclass
@@ -148,7 +150,8 @@ def build_graph(ctx: RunContext, checkpointer: Any = None) -> Any:
             replies_text = (f"Use the tools: observe with the read tools, then call one of "
                             f"{', '.join(_terminal_names(kind))}.")
             update["messages"] = [HumanMessage(replies_text)]
-        for call in calls:
+        reads = _run_reads(calls, available, ctx.limits.read_workers)
+        for index, call in enumerate(calls):
             name, args, call_id = call["name"], call.get("args") or {}, call.get("id") or uuid.uuid4().hex[:8]
             if name in _terminal_names(kind) and "plan" not in update and "outcome" not in update:
                 try:
@@ -164,11 +167,10 @@ def build_graph(ctx: RunContext, checkpointer: Any = None) -> Any:
                 replies.append(ToolMessage("ignored: one terminal action per reply", tool_call_id=call_id,
                                            name=name, status="error"))
             elif name in available and name not in ACTION_SCHEMAS:
-                try:
-                    result = available[name].invoke(args)
-                except ValidationError as err:
+                result = reads[index]
+                if isinstance(result, ValidationError):
                     errors += 1
-                    result = {"error": f"invalid arguments: {_short(err)}", "kind": "invalid"}
+                    result = {"error": f"invalid arguments: {_short(result)}", "kind": "invalid"}
                 text = result if isinstance(result, str) else json.dumps(result, default=str)
                 if len(text) > MAX_TOOL_REPLY_CHARS:
                     text = text[:MAX_TOOL_REPLY_CHARS] + " …(truncated)"
@@ -327,6 +329,25 @@ def build_graph(ctx: RunContext, checkpointer: Any = None) -> Any:
     graph.add_edge("apply", "report")
     graph.add_edge("report", END)
     return graph.compile(checkpointer=checkpointer)
+
+
+def _run_reads(calls: list[dict[str, Any]], available: dict[str, BaseTool], workers: int) -> dict[int, Any]:
+    """Invoke the read-tool calls of one reply, in parallel threads: a survey of N devices costs about one
+    device's round trip instead of N. Results (or a ``ValidationError``) by call index, so replies keep the
+    reply's order; any other exception propagates as it would sequentially."""
+    jobs = {i: c for i, c in enumerate(calls) if c["name"] in available and c["name"] not in ACTION_SCHEMAS}
+
+    def invoke(call: dict[str, Any]) -> Any:
+        try:
+            return available[call["name"]].invoke(call.get("args") or {})
+        except ValidationError as err:
+            return err
+
+    if len(jobs) <= 1 or workers <= 1:
+        return {i: invoke(c) for i, c in jobs.items()}
+    with ContextThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        futures = {i: pool.submit(invoke, c) for i, c in jobs.items()}
+        return {i: f.result() for i, f in futures.items()}
 
 
 def _terminal_update(name: str, args: dict[str, Any], state: AgentState) -> dict[str, Any]:

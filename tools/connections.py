@@ -232,16 +232,24 @@ class ConnectionPool:
             conn.disconnect()
 
 
+# First imports of netmiko/napalm from several threads at once (the agent reads devices in parallel) can
+# see a partially initialised module: the client libraries are imported under one lock.
+_IMPORT_LOCK = threading.Lock()
+
+
 @functools.cache
 def _driver_class(platform: str) -> Any:
-    from napalm import get_network_driver
+    with _IMPORT_LOCK:
+        import netmiko  # noqa: F401  (napalm's drivers import it lazily on open)
+        from napalm import get_network_driver
 
-    return get_network_driver(NAPALM_PLATFORMS.get(platform.lower(), platform.lower()))
+        return get_network_driver(NAPALM_PLATFORMS.get(platform.lower(), platform.lower()))
 
 
 @functools.cache
 def _netmiko_parameters() -> frozenset[str]:
-    from netmiko.base_connection import BaseConnection
+    with _IMPORT_LOCK:
+        from netmiko.base_connection import BaseConnection
 
     names = inspect.signature(BaseConnection.__init__).parameters
     return frozenset(names) - {"self", "device_type", "host", "ip", "username", "password", "secret"}

@@ -25,6 +25,7 @@ from twin_lab.addressing import (
 )
 from twin_lab.faults import FaultError, FaultNotApplicable, FaultSpec, inject_fault, list_kinds
 from twin_lab.faults.health import endpoints, fork, health, summarize, symptom_between
+from twin_lab.faults.model import Symptom
 from twin_lab.network import Network
 from twin_lab.scenarios.model import (
     ROUTINE_APPROVALS,
@@ -683,6 +684,43 @@ def gen_fault(kind: str) -> Callable[[Ctx], Draft]:
     return generate
 
 
+DOUBLE_LIMIT = 6  # lost flows a double-fault ticket names before "(and N more)"
+
+
+def _shows(symptom: Symptom, fault, limit: int) -> bool:
+    """Whether the ticket written from ``symptom`` (``limit`` flows named) names an effect of ``fault``."""
+    own = fault.symptom
+    adjacencies = {a.key() for a in own.ospf_down}
+    sessions = {(s.device, s.peer_ip) for s in own.bgp_down}
+    interfaces = {(i.device, i.interface) for i in own.interfaces_down}
+    flows = {(f.src, f.dst) for f in own.unreachable}
+    return (any(a.key() in adjacencies for a in symptom.ospf_down)
+            or any((s.device, s.peer_ip) in sessions for s in symptom.bgp_down)
+            or any((i.device, i.interface) in interfaces for i in symptom.interfaces_down)
+            or any((f.src, f.dst) in flows for f in symptom.unreachable[:limit]))
+
+
+def _list_every_fault(symptom: Symptom, faults: list, limit: int) -> Symptom | None:
+    """``symptom`` with its lost flows ordered so that the ticket names an effect of every fault.
+
+    A ticket names ``limit`` lost flows, then "(and N more)": when all the flows one fault breaks fall in
+    that tail (and it breaks no adjacency, session or interface the ticket lists), the ticket hides that
+    fault entirely and no operator could know it is there.  Such a fault's first lost flow moves to the
+    front of the list.  None when some fault shows in no effect at all."""
+    flows = list(symptom.unreachable)
+    for fault in faults:
+        if _shows(symptom.model_copy(update={"unreachable": flows}), fault, limit):
+            continue
+        own = {(f.src, f.dst) for f in fault.symptom.unreachable}
+        first = next((f for f in flows if (f.src, f.dst) in own), None)
+        if first is None:
+            return None
+        flows.remove(first)
+        flows.insert(0, first)
+    listed = symptom.model_copy(update={"unreachable": flows})
+    return listed if all(_shows(listed, fault, limit) for fault in faults) else None
+
+
 def gen_double(ctx: Ctx) -> Draft:
     """Two independent faults at once (different devices, both fixable by config): repair both."""
     kinds = [k for k in list_kinds() if k not in PHYSICAL_KINDS and k not in KIND_SETUP]
@@ -702,7 +740,10 @@ def gen_double(ctx: Ctx) -> Draft:
         symptom = symptom_between(base, health(network, base.points))
         if not symptom.observable:
             continue
-        summary = _annotate(baseline, summarize(symptom, limit=6))
+        listed = _list_every_fault(symptom, [fault_a, fault_b], DOUBLE_LIMIT)
+        if listed is None:
+            continue
+        summary = _annotate(baseline, summarize(listed, limit=DOUBLE_LIMIT))
         prompt, phrasing = _phrase(ctx, SYMPTOM_TEMPLATES, s=summary)
         setup = Setup(faults=[FaultSpec(kind=first, target=fault_a.target, seed=sub),
                               FaultSpec(kind=second, target=fault_b.target, seed=sub + 1)])
