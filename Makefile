@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench loop clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,17 @@ test: setup lint
 
 bench: setup
 	$(BIN)/python bench/sim_bench.py
+
+# The closed loop of issue 8: expert data from the twin -> step rows -> tiny-cpu from scratch -> held-out
+# suite, with constrained decoding (brain) against free decoding (baseline). LOOP_N tasks of training data.
+LOOP_N ?= 600
+LOOP_DIR ?= runs/loop
+loop: setup
+	$(BIN)/twinops data generate --n $(LOOP_N) --out $(LOOP_DIR)/data --workers 2 --seed 0
+	$(BIN)/twinops data steps $(LOOP_DIR)/data --out $(LOOP_DIR)/steps
+	$(BIN)/twinops finetune --config tiny-cpu --data $(LOOP_DIR)/steps --output $(LOOP_DIR)/tiny-cpu
+	$(BIN)/twinops eval --suite heldout --workers 2 --brain hf:$(LOOP_DIR)/tiny-cpu/model,constrained=on \
+		--baseline hf:$(LOOP_DIR)/tiny-cpu/model,constrained=off --json $(LOOP_DIR)/eval.json $(LOOP_EVAL_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

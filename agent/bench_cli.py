@@ -125,7 +125,7 @@ def select_entries(suite: str, family: str | None, limit: int | None) -> tuple[S
 
 def run_with_progress(entries: list[SuiteEntry], *, brain: str, loaded: Suite, workers: int,
                       workdir: Path | None, quiet: bool, console: Console,
-                      description: str | None = None, tag: str = "") -> BenchReport:
+                      description: str | None = None, tag: str = "", max_steps: int | None = None) -> BenchReport:
     """``run_bench`` behind a progress bar (one line per failed task unless ``quiet``); the lab files go
     to ``workdir``, or to a temp dir removed afterwards (``tag`` starts each failure line).  Returns the
     ``BenchReport``."""
@@ -149,7 +149,8 @@ def run_with_progress(entries: list[SuiteEntry], *, brain: str, loaded: Suite, w
                                        highlight=False)
 
         report = run_bench(entries, brain=brain, suite=loaded.name, suite_version=loaded.version,
-                           workers=workers, workdir=scratch, on_result=on_result)
+                           workers=workers, workdir=scratch, on_result=on_result,
+                           limits={"max_steps": max_steps} if max_steps else None)
     if not workdir:
         shutil.rmtree(scratch, ignore_errors=True)
     return report
@@ -168,6 +169,8 @@ def bench(
     workdir: Annotated[str | None, typer.Option("--workdir", help="Keep each task's lab files, state and "
                                                                   "trajectory here (default: a temp dir).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, help="Brain calls allowed per task "
+                                                  "(default 40): bounds slow local models.")] = None,
 ) -> None:
     """Run every task of a suite through the agent against a fresh lab; judge it with the twin."""
     check_counts(workers, limit)
@@ -180,7 +183,8 @@ def bench(
 
     console = Console()
     report = run_with_progress(entries, brain=str(spec), loaded=loaded, workers=workers,
-                               workdir=Path(workdir) if workdir else None, quiet=quiet, console=console)
+                               workdir=Path(workdir) if workdir else None, quiet=quiet, console=console,
+                               max_steps=max_steps)
     console.print(family_table(report))
     if json_path is not None:
         json_path.write_text(json.dumps(report.to_json(), indent=1) + "\n")

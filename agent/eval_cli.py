@@ -194,6 +194,8 @@ def eval_command(
     workdir: Annotated[str | None, typer.Option("--workdir", help="Keep each task's lab files under DIR/brain "
                                                                   "and DIR/baseline (default: a temp dir).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, help="Brain calls allowed per task "
+                                                  "(default 40): bounds slow local models.")] = None,
 ) -> None:
     """Benchmark a brain and a baseline on the same suite tasks; a side-by-side table per family."""
     check_counts(workers, limit)
@@ -215,7 +217,7 @@ def eval_command(
         reports[role] = run_with_progress(entries, brain=str(spec), loaded=loaded, workers=workers,
                                           workdir=Path(workdir) / role if workdir else None, quiet=quiet,
                                           console=console, description=f"{role} · {loaded.name} · {spec}",
-                                          tag=f"{role}: ")
+                                          tag=f"{role}: ", max_steps=max_steps)
         _release(str(spec))
     console.print(eval_table(reports["brain"], reports.get("baseline")))
     if json_path is not None:

@@ -148,6 +148,34 @@ def convert_command(
         err_console.print("[yellow]warning:[/] no verified-successful run found: the dataset is empty")
 
 
+@data_app.command("steps")
+def steps_command(
+    data: Annotated[Path, typer.Argument(help="A dataset folder with whole-run SFT rows (data generate/convert).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the step rows.")],
+    observation_chars: Annotated[int, typer.Option("--observation-chars",
+                                                   help="Characters of the last results a step shows.")] = 600,
+    max_calls: Annotated[int, typer.Option("--max-calls", help="Tool calls per reply (longer ones are split).")] = 8,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the row counts as JSON.")] = False,
+) -> None:
+    """Whole runs -> one row per decision in the compact view, for small-context models (tiny-cpu)."""
+    from agent.brains.compact import ViewSpec
+    from finetune.dataset import DataError
+    from finetune.steps import write_step_dataset
+
+    try:
+        spec = ViewSpec(observation_chars=observation_chars, max_calls=max_calls)
+    except ValueError as exc:
+        raise _fail(f"bad view: {str(exc).splitlines()[-1].strip()}", EXIT_USAGE) from None
+    try:
+        counts = write_step_dataset(data, out, spec)
+    except DataError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    if as_json:
+        sys.stdout.write(json.dumps({"out": str(out), **counts}) + "\n")
+        return
+    console.print(f"wrote {out}: " + ", ".join(f"{k} {v} rows" for k, v in counts.items()), highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``finetune`` and the ``data`` sub-app to the root ``twinops`` app."""
     app.command("finetune")(finetune_command)

@@ -22,6 +22,7 @@ seed (``seed % 10 == 0`` -> validation).  Layout written in ``DIR``::
 
     sft/train.jsonl  sft/validation.jsonl  dpo/train.jsonl  dpo/validation.jsonl  README.md
     train.jsonl validation.jsonl   (copies of sft/, the layout ``twinops finetune --data DIR`` reads)
+    steps/                         one row per decision in the compact view (``finetune.steps``)
     .work/manifest.jsonl .work/rows.jsonl  (resume state: finished shards and their rows)
 
 Resumable: a shard's rows are appended before its manifest line; a re-run drops rows of shards without
@@ -406,8 +407,10 @@ class GenerateReport(BaseModel):
     errors: dict[str, int] = Field(default_factory=dict)
     wall_s: float = 0.0
     shard_wall_s_mean: float = 0.0
+    step_rows: int = 0
     samples_per_s: float = 0.0
     sft_per_s: float = 0.0
+    step_per_s: float = 0.0
 
 
 def _read_lines(path: Path) -> list[dict[str, Any]]:
@@ -543,6 +546,7 @@ def generate(n: int, out: str | Path, *, workers: int = 2, seed: int = 0, famili
     samples = report.sft_rows + report.dpo_rows
     report.samples_per_s = round(samples / report.wall_s, 3) if report.wall_s else 0.0
     report.sft_per_s = round(report.sft_rows / report.wall_s, 3) if report.wall_s else 0.0
+    report.step_per_s = round(report.step_rows / report.wall_s, 3) if report.wall_s else 0.0
     (work / "report.json").write_text(report.model_dump_json(indent=2))
     return report
 
@@ -606,6 +610,9 @@ def _finish(root: Path, n: int, report: GenerateReport) -> None:
         for row in rows:
             cats.setdefault(row["category"], Counter())[kind] += 1
     report.per_category = {c: dict(v) for c, v in sorted(cats.items())}
+    from finetune.steps import write_step_dataset
+
+    report.step_rows = sum(write_step_dataset(root, root / "steps").values())
     (root / "README.md").write_text(dataset_card(report, NOT_COVERED), encoding="utf-8")
 
 
@@ -636,6 +643,8 @@ def dataset_card(report: GenerateReport, not_covered: list[str]) -> str:
         f"{report.splits.get('sft', {}).get('validation', 0)})",
         f"- DPO pairs: {report.dpo_rows} (train {report.splits.get('dpo', {}).get('train', 0)}, validation "
         f"{report.splits.get('dpo', {}).get('validation', 0)})",
+        f"- step rows (one per decision, compact view, `steps/` for small models: `twinops finetune "
+        f"--data DIR/steps`): {report.step_rows}",
         f"- duplicates removed: {report.duplicates_removed}", "",
         "## Per family", "", "| family | shards | verified | SFT | DPO |", "|---|---:|---:|---:|---:|",
     ]

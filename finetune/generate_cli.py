@@ -65,9 +65,10 @@ def generate_command(
         print(json.dumps(report.model_dump(mode="json")))
         return
     console = Console()
-    console.print(f"wrote {out}: {report.sft_rows} SFT rows, {report.dpo_rows} DPO pairs "
-                  f"({report.shards_run} tasks run, {report.shards_resumed} resumed) in {report.wall_s:.1f} s "
-                  f"({report.samples_per_s:.2f} samples/s)", highlight=False)
+    console.print(f"wrote {out}: {report.sft_rows} SFT rows (whole runs), {report.step_rows} step rows, "
+                  f"{report.dpo_rows} DPO pairs ({report.shards_run} tasks run, {report.shards_resumed} resumed) "
+                  f"in {report.wall_s:.1f} s ({report.sft_per_s:.2f} verified runs/s, "
+                  f"{report.step_per_s:.2f} step samples/s)", highlight=False)
     if report.failed_families:
         console.print(f"no verified run (skipped): {', '.join(report.failed_families)}", highlight=False)
 

@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field
 
+from agent.brains.compact import VIEW_FILE
 from finetune.common import (
     Hardware,
     MethodResult,
@@ -150,6 +151,8 @@ def merge_adapter(base_dir: str | Path, adapter_dir: str | Path, out_dir: str | 
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
     out = Path(out_dir)
     merged.save_pretrained(out)
+    if (Path(adapter_dir) / VIEW_FILE).is_file():
+        shutil.copy2(Path(adapter_dir) / VIEW_FILE, Path(out) / VIEW_FILE)
     tokenizer = load_tokenizer(adapter_dir if (Path(adapter_dir) / "tokenizer_config.json").is_file() else base_dir)
     tokenizer.save_pretrained(out)
     write_generation_config(Path(base_dir), out, tokenizer, end_of_turn)
@@ -337,6 +340,8 @@ def _run_stage(config: FinetuneConfig, stage: Stage, base: Path | str, data_dir:
             base_path = Path(base)
             write_generation_config(base_path if base_path.is_dir() else None, produced, tokenizer, end_of_turn)
         shutil.rmtree(stage_dir / "checkpoints", ignore_errors=True)
+        if (data_dir / VIEW_FILE).is_file():  # trained on the compact view: the hf brain must render it too
+            shutil.copy2(data_dir / VIEW_FILE, produced / VIEW_FILE)
         (produced / "training_args.bin").unlink(missing_ok=True)
     fig = _figures(config, stage, base, produced, hardware, result, targets, how, trainable, total,
                    template_label, ctx.notes, started)

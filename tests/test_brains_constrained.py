@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +186,14 @@ def test_schema_nested_actions() -> None:
     item = change["items"]["properties"]
     assert item["device"]["enum"] == ["R1", "R2", "R3"]
     assert item["lines"]["maxItems"] == SMALL.line_items
-    assert item["lines"]["items"]["pattern"] == "^[ !#-;=-\\[\\]-~]{0,24}$"  # printable, no " \ <
+    line = re.compile(item["lines"]["items"]["pattern"])  # IOS words + observed values (config_line_schema)
+    assert line.fullmatch("interface GigabitEthernet0/1") and line.fullmatch(" ip ospf cost 50")
+    assert line.fullmatch(" network 10.0.23.0 0.0.0.3 area 0") and line.fullmatch(" description to R2")
+    assert not line.fullmatch("interface GigabitEthernet9/9")  # never observed: cannot be written
+    assert not line.fullmatch("ip route 192.0.2.0 255.255.255.0 192.0.2.1") and not line.fullmatch('x"y')
+    free = _branch(tool_call_schema(openai_tools("change"), spans, replace(SMALL, config_lines=False)),
+                   "propose_change")["properties"]["changes"]["items"]["properties"]["lines"]["items"]
+    assert free["pattern"] == "^[ !#-;=-\\[\\]-~]{0,24}$"  # printable, no " \ <
     checks = {b["properties"]["kind"]["const"]: b["properties"] for b in args["properties"]["checks"]["items"]["anyOf"]}
     assert checks["ping"]["source"]["enum"] == ["R1", "R2", "R3"]  # "Device that pings"
     assert checks["ping"]["destination"]["enum"] == list(spans.addresses)

@@ -184,3 +184,77 @@ def test_denied_plan_is_not_proposed_again():
                 HumanMessage("The plan was denied (some-guard: reason). Propose a different plan, or refuse.")]
     reply = brain.invoke(messages)
     assert [c["name"] for c in reply.tool_calls] == ["refuse"]
+
+
+def _diagnose_offline(task):
+    """The expert's report on a scenario task from its observed configs (no lab), the twin's network with the
+    remediation applied, and the prepared task."""
+    from agent.expert.policy import diagnose_all, report
+    from twin_lab.faults.health import fork
+    from twin_lab.scenarios import prepare
+
+    prepared = prepare(task)
+    state = replay(_observed(prepared.network))
+    symptom = parse_symptom(task.prompt)
+    model = build_model(state, symptom.named_hosts())
+    result = report(state, model, symptom, diagnose_all(model, symptom))
+    fixed = fork(prepared.network)
+    for change in result["remediation"]:
+        assert not fixed.apply(change["device"], change["lines"]), change
+    return result, fixed, prepared
+
+
+def _failing_pings(network: Network, checks: list[dict]) -> list[dict]:
+    from twin_lab.addressing import ip_to_int
+
+    return [c for c in checks if c["kind"] == "ping" and not network.ping(
+        c["source"], ip_to_int(c["destination"]), ip_to_int(c["source_ip"]) if c["source_ip"] else None).success]
+
+
+def test_checks_of_a_readdressing_fix_use_the_repaired_addresses():
+    """A duplicate address fixed by re-addressing R1 Loopback0: the read-back checks name R1:Loopback0 by its
+    repaired address, never by the duplicate the fix removes (verifying from it failed and rolled back)."""
+    from twin_lab.scenarios import generate_task
+
+    task = generate_task("diag.duplicate_address", 0, "small")
+    result, fixed, _prepared = _diagnose_offline(task)
+    assert result["remediation"] == [{"device": "R1", "lines": ["interface Loopback0",
+                                                                " ip address 1.1.1.1 255.255.255.255"]}]
+    pings = [c for c in result["checks"] if c["kind"] == "ping"]
+    assert pings and not _failing_pings(fixed, pings), pings
+    assert all(c["source_ip"] != "198.51.100.1" for c in pings if c["source"] == "R1"), pings
+    assert any(c["destination"] == "1.1.1.1" for c in pings), pings
+
+
+def test_double_fault_report_repairs_both_and_checks_every_listed_flow():
+    """diag.double/gen-8/5: an OSPF dead-interval mismatch and a Null0 static route; both repaired, and every
+    flow the ticket lists is among the read-back checks (which pass on the repaired network)."""
+    from twin_lab.faults import is_repaired
+    from twin_lab.scenarios import generate_task
+
+    task = generate_task("diag.double", 5, "gen-8")
+    result, fixed, prepared = _diagnose_offline(task)
+    for fault in prepared.faults:
+        assert is_repaired(prepared.baseline, fixed, fault).repaired, (fault.kind, result["remediation"])
+    pings = [c for c in result["checks"] if c["kind"] == "ping"]
+    assert len(pings) == len(parse_symptom(task.prompt).flows) and not _failing_pings(fixed, pings), pings
+    assert {"source": "R5", "destination": "172.16.0.7"} in [{k: c[k] for k in ("source", "destination")}
+                                                              for c in pings]
+
+
+def test_host_flow_checks_source_from_the_repaired_gateway_address():
+    """A repair that re-addresses a host's LAN port: the host's flows are verified from the port's new address."""
+    from agent.expert.diagnose import Finding
+    from agent.expert.policy import _checks, repaired_model
+
+    network = Network(load_preset("small"))
+    text = "no longer reachable: h1 (10.0.1.10) -> h2 (10.0.4.10)"
+    symptom = parse_symptom(text)
+    model = build_model(replay(_observed(network)), symptom.named_hosts())
+    assert model.hosts["h1"].attach == "R1:GigabitEthernet0/2" and model.hosts["h1"].gateway == "10.0.1.1"
+    finding = Finding("R1", "interface", "x", {"R1": ["interface GigabitEthernet0/2",
+                                                      " ip address 10.0.1.2 255.255.255.0"]})
+    before = _checks(model, symptom, finding)
+    after = _checks(repaired_model(model, finding), symptom, finding)
+    assert [(c["source"], c["source_ip"]) for c in before] == [("R1", "10.0.1.1")]
+    assert [(c["source"], c["source_ip"], c["destination"]) for c in after] == [("R1", "10.0.1.2", "10.0.4.10")]

@@ -3,8 +3,12 @@ fails), suite files, and the held-out split."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from twin_lab.addressing import short_interface
+from twin_lab.faults import InjectedFault
 from twin_lab.faults.health import fork
 from twin_lab.scenarios import (
     FAMILIES,
@@ -83,6 +87,34 @@ def test_families_on_generated_topologies(family: str) -> None:
         assert good.success, (task.id, task.prompt, [c for c in good.checks if not c.ok], good.safety_violations)
         if task.kind != "refusal":
             assert not idle.intent_ok, task.id
+
+
+def _ticket_names(prompt: str, fault: InjectedFault) -> bool:
+    """Whether the operator's ticket names at least one effect of ``fault`` (before any "(and N more)")."""
+    text = re.sub(r" \(\d+(?:\.\d+){3}\)", "", prompt)  # "h1 (10.0.1.10)" -> "h1"
+
+    def named(item: str) -> bool:
+        return re.search(rf"(?<![\w:]){re.escape(item)}(?![\w:/])", text) is not None
+
+    own = fault.symptom
+    return (any(named(f"{f.src} -> {f.dst}") for f in own.unreachable)
+            or any(named(f"{a.device} {short_interface(a.interface)} - {a.neighbor}") for a in own.ospf_down)
+            or any(named(f"{s.device} -> {s.peer_ip}") for s in own.bgp_down)
+            or any(named(f"{i.device} {short_interface(i.interface)}") for i in own.interfaces_down))
+
+
+def test_double_fault_ticket_names_both_faults() -> None:
+    """A double-fault ticket lists 6 lost flows, then "(and N more)": the cut must never hide one fault
+    entirely (diag.double/gen-8/5 hid a Null0 static route whose only effect, R5:Lo0 <-> R7:Lo0, fell in
+    the tail: no operator - and no agent - could know the second fault was there)."""
+    for seed in range(12):
+        task = generate_task("diag.double", seed)
+        prepared = prepare(task)
+        assert len(prepared.faults) == 2
+        for fault in prepared.faults:
+            assert _ticket_names(task.prompt, fault), (task.id, fault.kind, fault.symptom.summary, task.prompt)
+    task = generate_task("diag.double", 5, "gen-8")
+    assert "R5:Loopback0 -> R7:Loopback0" in task.prompt and "(and 10 more)" in task.prompt
 
 
 @pytest.mark.slow

@@ -72,6 +72,7 @@ class Limits:
     items: int = 8  # any array without its own maxItems
     line_items: int = 24  # config lines per device
     max_calls: int = 8  # tool calls per reply
+    config_lines: bool = True  # config lines: IOS words + observed interfaces/addresses (False: free text)
 
 
 DEFAULT_LIMITS = Limits()
@@ -329,6 +330,32 @@ def _safe_text(max_chars: int, min_chars: int = 0) -> dict[str, Any]:
     return {"type": "string", "pattern": f"^[ !#-;=-\\[\\]-~]{{{min_chars},{max_chars}}}$"}
 
 
+_NETMASKS = tuple(str(ipaddress.IPv4Network(f"0.0.0.0/{n}").netmask) for n in range(33))
+_WILDCARDS = tuple(str(ipaddress.IPv4Network(f"0.0.0.0/{n}").hostmask) for n in range(33))
+# A word of a config line that is not a value: a lowercase keyword (``ip``, ``remote-as``), a number
+# (``area 0``, ``cost 50``, an ACL sequence), or a capitalised identifier (an ACL name, ``Null0``,
+# a new ``Loopback5``). Dotted quads and slotted interface names can only come from the observed values.
+_LINE_WORD = r"[a-z][a-z0-9-]{0,30}|[0-9]{1,10}|[A-Z][A-Za-z0-9_-]{0,40}"
+
+
+def config_line_schema(spans: Spans, limits: Limits) -> dict[str, Any]:
+    """One IOS config line whose addresses and interface names are values seen so far.
+
+    A line is an optional leading space and space-separated words (see ``_LINE_WORD``), observed interface
+    names (both forms), observed addresses and network addresses, or any netmask / wildcard; or a
+    ``description`` with free text. This is what turns copying ``10.0.12.2`` or ``GigabitEthernet0/2``
+    into choosing one, while the keywords stay the model's own.
+    """
+    networks = {p.partition("/")[0] for p in spans.prefixes}
+    quads = sorted({*spans.addresses, *networks, *_NETMASKS, *_WILDCARDS}, key=lambda a: (len(a), a),
+                   reverse=True)
+    names = sorted(spans.interfaces, key=len, reverse=True)
+    word = "|".join([*(re.escape(n) for n in names), *(re.escape(q) for q in quads), _LINE_WORD])
+    text = f"[ !#-;=-\\[\\]-~]{{1,{max(1, limits.line_chars - 13)}}}"
+    pattern = f"^ ?(({word})( ({word})){{0,15}}|description {text})$"
+    return {"type": "string", "pattern": pattern}
+
+
 def _deref(schema: Any, defs: dict[str, Any], depth: int = 0) -> Any:
     """Inline ``$ref``s to ``#/$defs/...`` (tool schemas here are not recursive; depth-capped anyway)."""
     if depth > 32:
@@ -383,6 +410,8 @@ def _constrain(schema: dict[str, Any], spans: Spans, limits: Limits, name: str =
         if values:
             enum = list(dict.fromkeys([*values, *([default] if default == "" else [])]))
             return {**keep, "type": "string", "enum": enum}
+        if name.lower() == "line" and limits.config_lines:
+            return {**keep, **config_line_schema(spans, limits)}
         chars = limits.line_chars if name.lower() in _LINE_NAMES else limits.text_chars
         if "maxLength" in out:
             chars = min(chars, int(out["maxLength"]))

@@ -114,6 +114,7 @@ class HFChatModel(BaseChatModel):
     top_p: float | None = None
     constrained: bool | None = None
     constraint_limits: Any = None  # agent.brains.constrained.Limits; None: its defaults
+    view: Any = None  # agent.brains.compact.ViewSpec when the model was trained on the compact view
     _grammars: Any = PrivateAttr(default=None)
 
     @property
@@ -173,6 +174,8 @@ class HFChatModel(BaseChatModel):
         model.eval()
         if tokenizer.chat_template is None:
             raise BrainError(f"the tokenizer at {str(path)!r} has no chat template; the hf brain needs one")
+        if "view" not in fields:
+            fields["view"] = _trained_view(adapter, local)
         return cls(hf_model=model, tokenizer=tokenizer, model_name=str(path),
                    adapter=str(adapter) if adapter is not None else None, **fields)
 
@@ -190,9 +193,15 @@ class HFChatModel(BaseChatModel):
     # ---- generation ---------------------------------------------------------------------------------
 
     def render_prompt(self, messages: Sequence[BaseMessage], tools: list[dict[str, Any]] | None = None) -> str:
-        """The exact prompt text the model sees: chat template with tools and a generation prompt."""
+        """The exact prompt text the model sees: chat template with tools and a generation prompt (or, for
+        a model trained on the compact view, that view of the run: see :mod:`agent.brains.compact`)."""
+        chat = messages_to_chat(messages)
+        if self.view is not None:
+            from agent.brains.compact import compact_view
+
+            chat, tools = compact_view(chat, tools or [], self.view), None
         try:
-            return self.tokenizer.apply_chat_template(messages_to_chat(messages), tools=tools or None,
+            return self.tokenizer.apply_chat_template(chat, tools=tools or None,
                                                       add_generation_prompt=True, tokenize=False)
         except Exception as exc:  # jinja errors from a model's own template
             raise BrainError(f"chat template of {self.model_name!r} failed: {exc}") from exc
@@ -271,6 +280,10 @@ class HFChatModel(BaseChatModel):
             from agent.brains.constrained import build_constraint
 
             limits = {"limits": self.constraint_limits} if self.constraint_limits is not None else {}
+            if self.view is not None and not limits:
+                from agent.brains.constrained import Limits
+
+                limits = {"limits": Limits(max_calls=self.view.max_calls)}
             extra["constraint"] = build_constraint(tools, messages, **limits)
         text, n_in, n_out, hit_length = self._generate_text(
             prompt, max_new_tokens=int(kwargs.get("max_new_tokens") or self.max_new_tokens),
@@ -292,6 +305,20 @@ class HFChatModel(BaseChatModel):
                                "constrained": bool(extra)},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _trained_view(adapter: str | Path | None, model_dir: Path) -> Any:
+    """The compact view a model (or its adapter) was trained on, from its ``twinops_view.json``."""
+    from agent.brains.compact import read_view
+
+    for folder in ([Path(adapter)] if adapter is not None else []) + [model_dir]:
+        try:
+            view = read_view(folder)
+        except ValueError as exc:
+            raise BrainError(f"{folder}: bad twinops_view.json: {exc}") from exc
+        if view is not None:
+            return view
+    return None
 
 
 def _model_device(model: Any) -> torch.device:

@@ -247,8 +247,12 @@ def _gateway(model: Model, end: Endpoint) -> tuple[str, str, str] | None:
     net = model.network
     node, addr, _ = resolve(net, model, end)
     if node in model.hosts:
+        # from the router's address on the host's port in this network (a repair may re-address that port)
         host = model.hosts[node]
-        return host.attach.split(":")[0], host.gateway or "", host.ip.split("/")[0]
+        device, port = host.attach.split(":", 1)
+        itf = net.config(device).interfaces.get(port) if device in net.device_names() else None
+        source = int_to_ip(itf.address[0]) if itf is not None and itf.address else host.gateway or ""
+        return device, source, host.ip.split("/")[0]
     if node:
         return node, int_to_ip(addr) if addr is not None else "", int_to_ip(addr) if addr is not None else ""
     return None
@@ -333,6 +337,22 @@ def _checks(model: Model, symptom: Symptom, finding: Finding | None) -> list[dic
     return checks
 
 
+def repaired_model(model: Model, finding: Finding | None) -> Model:
+    """The mental model after ``finding``'s remediation: the network the read-back checks will run on.
+
+    Checks name endpoints by label (``R1:Loopback0``, a host); their addresses must be those of the repaired
+    network - a fix that re-addresses an endpoint (a duplicate address) must not be verified from the address
+    it just removed."""
+    if finding is None:
+        return model
+    trial = what_if(model, finding)
+    if trial is None:
+        return model
+    replugged = {f"{d}:{i}" for d, i in finding.replug}
+    return replace(model, network=trial,
+                   down_links=[(a, b) for a, b in model.down_links if a not in replugged and b not in replugged])
+
+
 def report(state: State, model: Model, symptom: Symptom, finding: Finding | None) -> dict[str, Any]:
     evidence = _probe_evidence(state)
     if finding is None:
@@ -342,4 +362,4 @@ def report(state: State, model: Model, symptom: Symptom, finding: Finding | None
     return {"device": finding.device, "component": finding.component, "root_cause": finding.root_cause,
             "evidence": finding.evidence + evidence[:6],
             "remediation": [{"device": d, "lines": lines} for d, lines in finding.remediation.items()],
-            "checks": _checks(model, symptom, finding)}
+            "checks": _checks(repaired_model(model, finding), symptom, finding)}

@@ -23,7 +23,7 @@ from twin_lab.addressing import (
     prefix_text,
     short_interface,
 )
-from twin_lab.faults import FaultError, FaultNotApplicable, FaultSpec, inject_fault, list_kinds
+from twin_lab.faults import FaultError, FaultNotApplicable, FaultSpec, InjectedFault, inject_fault, list_kinds
 from twin_lab.faults.health import endpoints, fork, health, summarize, symptom_between
 from twin_lab.faults.model import Symptom
 from twin_lab.network import Network
@@ -687,7 +687,7 @@ def gen_fault(kind: str) -> Callable[[Ctx], Draft]:
 DOUBLE_LIMIT = 6  # lost flows a double-fault ticket names before "(and N more)"
 
 
-def _shows(symptom: Symptom, fault, limit: int) -> bool:
+def _shows(symptom: Symptom, fault: InjectedFault, limit: int) -> bool:
     """Whether the ticket written from ``symptom`` (``limit`` flows named) names an effect of ``fault``."""
     own = fault.symptom
     adjacencies = {a.key() for a in own.ospf_down}
@@ -700,7 +700,7 @@ def _shows(symptom: Symptom, fault, limit: int) -> bool:
             or any((f.src, f.dst) in flows for f in symptom.unreachable[:limit]))
 
 
-def _list_every_fault(symptom: Symptom, faults: list, limit: int) -> Symptom | None:
+def _list_every_fault(symptom: Symptom, faults: list[InjectedFault], limit: int) -> Symptom | None:
     """``symptom`` with its lost flows ordered so that the ticket names an effect of every fault.
 
     A ticket names ``limit`` lost flows, then "(and N more)": when all the flows one fault breaks fall in
