@@ -36,8 +36,8 @@ loop: setup
 	$(BIN)/twinops data generate --n $(LOOP_N) --out $(LOOP_DIR)/data --workers 2 --seed 0
 	$(BIN)/twinops data steps $(LOOP_DIR)/data --out $(LOOP_DIR)/steps
 	$(BIN)/twinops finetune --config tiny-cpu --data $(LOOP_DIR)/steps --output $(LOOP_DIR)/tiny-cpu
-	$(BIN)/twinops eval --suite heldout --workers 2 --brain hf:$(LOOP_DIR)/tiny-cpu/model,constrained=on \
-		--baseline hf:$(LOOP_DIR)/tiny-cpu/model,constrained=off --json $(LOOP_DIR)/eval.json $(LOOP_EVAL_ARGS)
+	$(BIN)/twinops eval --suite heldout --workers 2 --brain hf:$(LOOP_DIR)/tiny-cpu/model,constrained=on,max_new_tokens=1024 \
+		--baseline hf:$(LOOP_DIR)/tiny-cpu/model,constrained=off,max_new_tokens=1024 --json $(LOOP_DIR)/eval.json $(LOOP_EVAL_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -38,6 +38,7 @@ from agent.brains.constrained import (
     Spans,
     build_constraint,
     classify_field,
+    device_reads,
     extract_spans,
     interface_aliases,
     tool_call_schema,
@@ -387,3 +388,17 @@ def test_missing_xgrammar_is_a_clear_error(tiny_dir: Path, brains: dict[str, HFC
         forced.bind_tools(tools_for()).invoke(conversation())
     with pytest.raises(BrainError, match="xgrammar"):
         GrammarCache(brains["off"].tokenizer)
+
+
+def test_a_device_read_is_never_repeated_for_the_same_device() -> None:
+    messages = conversation()  # get_interfaces_ip R1 and get_running_config R2 already answered
+    assert device_reads(messages) == {"get_interfaces_ip": {"R1"}, "get_running_config": {"R2"}}
+    schema = build_constraint(openai_tools(), messages).schema
+    assert _branch(schema, "get_interfaces_ip")["properties"]["device"]["enum"] == ["R2", "R3"]
+    assert _branch(schema, "get_running_config")["properties"]["device"]["enum"] == ["R1", "R3"]
+    assert _branch(schema, "get_interfaces")["properties"]["device"]["enum"] == ["R1", "R2", "R3"]
+    everything = [*messages, *(_call("get_interfaces", {"device": d}, f"i{d}") for d in ("R1", "R2", "R3"))]
+    names = [b["properties"]["name"]["const"] for b in build_constraint(openai_tools(), everything).schema["anyOf"]]
+    assert "get_interfaces" not in names and "report_diagnosis" in names  # nothing new to read: no branch
+    allowed = build_constraint(openai_tools(), everything, limits=Limits(no_repeat_reads=False)).schema
+    assert _branch(allowed, "get_interfaces")["properties"]["device"]["enum"] == ["R1", "R2", "R3"]

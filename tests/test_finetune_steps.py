@@ -57,6 +57,7 @@ def test_compact_view_shows_task_devices_reads_and_only_the_last_results() -> No
     assert user.startswith("DIAGNOSE: R7 Gi0/1 is down")
     assert "DEVICES: R1 R2" in user and "R20" in user
     assert "READ: list_devices; get_interfaces R1 R2" in user
+    assert "UNREAD: none" in user
     assert "OBSERVATION-R20" in user  # every last result appears, clipped to its share
     assert len(user) < 400 + 20 * 60 + 600
     assert '"devices"' not in user  # the list_devices result was not the last reply's
@@ -84,6 +85,7 @@ def test_step_rows_one_per_decision_each_ending_with_the_reply() -> None:
     assert "READ" not in steps[0]["messages"][1]["content"]
     second_survey = steps[2]["messages"]
     assert "get_interfaces R1 R2 R3 R4 R5 R6 R7 R8" in second_survey[1]["content"]
+    assert "UNREAD: R9 R10 R11" in second_survey[1]["content"]
     assert json.loads(second_survey[2]["tool_calls"][0]["function"]["arguments"]) == {"device": "R9"}
     assert steps[-1]["messages"][2]["tool_calls"][0]["function"]["name"] == "refuse"
 

@@ -6,9 +6,9 @@ messages:
 
 - **system**: the agent's system prompt plus one line of tool signatures (names and argument names, no
   descriptions: constrained decoding supplies the exact schema);
-- **user**: the task, the devices known so far, what has been read already (tool -> devices), any operator
-  notes (a deny, a replan request), and the results of the *last* reply only, each clipped to an equal share
-  of ``observation_chars``.
+- **user**: the task, the devices known so far, what has been read already (tool -> devices) and which
+  listed devices no call has touched yet, any operator notes (a deny, a replan request), and the results of
+  the *last* reply only, each clipped to an equal share of ``observation_chars``.
 
 So every step is a small Markov decision: read the next things, or act. ``finetune.steps`` turns a recorded
 run into one training row per decision with :func:`compact_view`, and the ``hf`` brain renders a model's
@@ -128,6 +128,9 @@ def compact_view(messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, A
         lines.append("DEVICES: " + " ".join(devices))
     if done:
         lines.append("READ: " + "; ".join(f"{n} {' '.join(d)}".rstrip() for n, d in done.items()))
+    if devices:  # bookkeeping a small model cannot do itself: which listed devices no call has touched yet
+        touched = {d for names in done.values() for d in names}
+        lines.append("UNREAD: " + (" ".join(d for d in devices if d not in touched) or "none"))
     if last_results:
         share = max(60, spec.observation_chars // len(last_results))
         lines.append("LAST RESULTS:")

@@ -73,6 +73,7 @@ class Limits:
     line_items: int = 24  # config lines per device
     max_calls: int = 8  # tool calls per reply
     config_lines: bool = True  # config lines: IOS words + observed interfaces/addresses (False: free text)
+    no_repeat_reads: bool = True  # a device-only read tool cannot be called again for a device it has read
 
 
 DEFAULT_LIMITS = Limits()
@@ -292,6 +293,26 @@ def extract_spans(messages: Sequence[Any], *, extra_text: Iterable[str] = ()) ->
                  prefixes=tuple(sorted(prefixes, key=_addr_key)), inventory=bool(inventory))
 
 
+def device_reads(messages: Sequence[Any]) -> dict[str, set[str]]:
+    """Tool name -> devices it has been called for (calls whose only argument is ``device``). Reads have no
+    side effects and nothing changes the network before the plan, so repeating one only wastes a step;
+    small models otherwise loop on their favourite device."""
+    done: dict[str, set[str]] = {}
+    for msg in messages:
+        calls = msg.get("tool_calls") if isinstance(msg, dict) else getattr(msg, "tool_calls", None)
+        for call in calls or []:
+            fn = call.get("function", call)
+            args = fn.get("arguments", fn.get("args"))
+            if isinstance(args, str):
+                try:
+                    args = json.loads(args)
+                except ValueError:
+                    continue
+            if isinstance(args, dict) and set(args) == {"device"} and isinstance(args["device"], str):
+                done.setdefault(str(fn.get("name")), set()).add(args["device"])
+    return done
+
+
 # ---- the schema of a reply -------------------------------------------------------------------------------
 
 
@@ -330,8 +351,10 @@ def _safe_text(max_chars: int, min_chars: int = 0) -> dict[str, Any]:
     return {"type": "string", "pattern": f"^[ !#-;=-\\[\\]-~]{{{min_chars},{max_chars}}}$"}
 
 
-_NETMASKS = tuple(str(ipaddress.IPv4Network(f"0.0.0.0/{n}").netmask) for n in range(33))
-_WILDCARDS = tuple(str(ipaddress.IPv4Network(f"0.0.0.0/{n}").hostmask) for n in range(33))
+_MASK_OCTET = "(255|254|252|248|240|224|192|128|0)"
+_WILDCARD_OCTET = "(0|1|3|7|15|31|63|127|255)"
+# A netmask or a wildcard, octet by octet (a few non-contiguous ones slip through; IOS rejects those).
+_MASKS = f"{_MASK_OCTET}(\\.{_MASK_OCTET}){{3}}|{_WILDCARD_OCTET}(\\.{_WILDCARD_OCTET}){{3}}"
 # A word of a config line that is not a value: a lowercase keyword (``ip``, ``remote-as``), a number
 # (``area 0``, ``cost 50``, an ACL sequence), or a capitalised identifier (an ACL name, ``Null0``,
 # a new ``Loopback5``). Dotted quads and slotted interface names can only come from the observed values.
@@ -344,15 +367,16 @@ def config_line_schema(spans: Spans, limits: Limits) -> dict[str, Any]:
     A line is an optional leading space and space-separated words (see ``_LINE_WORD``), observed interface
     names (both forms), observed addresses and network addresses, or any netmask / wildcard; or a
     ``description`` with free text. This is what turns copying ``10.0.12.2`` or ``GigabitEthernet0/2``
-    into choosing one, while the keywords stay the model's own.
+    into choosing one, while the keywords stay the model's own. The word count is unbounded (``*``, not
+    ``{0,N}``: xgrammar expands a bounded repeat into N copies of the alternation, 5x the compile time);
+    ``max_new_tokens`` bounds the reply.
     """
     networks = {p.partition("/")[0] for p in spans.prefixes}
-    quads = sorted({*spans.addresses, *networks, *_NETMASKS, *_WILDCARDS}, key=lambda a: (len(a), a),
-                   reverse=True)
+    quads = sorted({*spans.addresses, *networks}, key=lambda a: (len(a), a), reverse=True)
     names = sorted(spans.interfaces, key=len, reverse=True)
-    word = "|".join([*(re.escape(n) for n in names), *(re.escape(q) for q in quads), _LINE_WORD])
+    word = "|".join([*(re.escape(n) for n in names), *(re.escape(q) for q in quads), _MASKS, _LINE_WORD])
     text = f"[ !#-;=-\\[\\]-~]{{1,{max(1, limits.line_chars - 13)}}}"
-    pattern = f"^ ?(({word})( ({word})){{0,15}}|description {text})$"
+    pattern = f"^ ?(({word})( ({word}))*|description {text})$"
     return {"type": "string", "pattern": pattern}
 
 
@@ -419,8 +443,8 @@ def _constrain(schema: dict[str, Any], spans: Spans, limits: Limits, name: str =
     return out
 
 
-def tool_call_schema(tools: Sequence[dict[str, Any]], spans: Spans, limits: Limits = DEFAULT_LIMITS
-                     ) -> dict[str, Any]:
+def tool_call_schema(tools: Sequence[dict[str, Any]], spans: Spans, limits: Limits = DEFAULT_LIMITS,
+                     done: dict[str, set[str]] | None = None) -> dict[str, Any]:
     """JSON schema of one call: ``anyOf`` over ``{"name": const, "arguments": constrained parameters}``.
 
     ``tools`` are OpenAI-format tool dicts (what ``bind_tools`` stores). Every branch fixes ``name`` to
@@ -436,6 +460,12 @@ def tool_call_schema(tools: Sequence[dict[str, Any]], spans: Spans, limits: Limi
         params = _deref(copy.deepcopy(params), params.get("$defs") or params.get("definitions") or {})
         params.setdefault("type", "object")
         args = _constrain(params, spans, limits)
+        if done and name in done and set(args.get("properties") or {}) == {"device"} \
+                and "enum" in args["properties"]["device"]:
+            left = [d for d in args["properties"]["device"].get("enum", []) if d not in done[name]]
+            if not left:
+                continue  # every device already read with this tool: nothing new to learn from it
+            args["properties"]["device"] = {**args["properties"]["device"], "enum": left}
         branches.append({"type": "object", "properties": {"name": {"const": name}, "arguments": args},
                          "required": ["name", "arguments"], "additionalProperties": False})
     if not branches:
@@ -477,7 +507,8 @@ def build_constraint(tools: Sequence[dict[str, Any]], messages: Sequence[Any], *
     """The constraint for one generation step: bound ``tools`` (OpenAI dicts) + spans of ``messages``."""
     spans = extract_spans(messages, extra_text=extra_text)
     names = tuple(t.get("function", t).get("name", "") for t in tools)
-    return ToolCallConstraint(schema=tool_call_schema(tools, spans, limits), spans=spans, tool_names=names,
+    done = device_reads(messages) if limits.no_repeat_reads else None
+    return ToolCallConstraint(schema=tool_call_schema(tools, spans, limits, done), spans=spans, tool_names=names,
                               max_calls=max(1, limits.max_calls))
 
 
