@@ -33,15 +33,15 @@ def _twinops(*args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]
 def test_generate_train_evaluate_on_heldout(tmp_path: Path) -> None:
     data, run, report = tmp_path / "data", tmp_path / "tiny", tmp_path / "eval.json"
 
-    generated = json.loads(_twinops("data", "generate", "--n", "24", "--out", str(data), "--workers", "1",
+    generated = json.loads(_twinops("data", "generate", "--n", "16", "--out", str(data), "--workers", "1",
                                     "--families", "change,refuse,diag.interface_shutdown", "--json").stdout)
-    assert generated["sft_rows"] >= 20 and generated["step_rows"] > 2 * generated["sft_rows"]
+    assert generated["sft_rows"] >= 12 and generated["step_rows"] > 2 * generated["sft_rows"]
     steps = [json.loads(line) for line in (data / "steps" / "train.jsonl").read_text().splitlines()]
     assert all([m["role"] for m in row["messages"]] == ["system", "user", "assistant"] for row in steps)
     assert (data / "steps" / "twinops_view.json").is_file()
 
     config = yaml.safe_load((PRESET_DIR / "tiny-cpu.yaml").read_text())  # the preset, shrunk for CI
-    config["train"].update(max_steps=30, batch_size=4, logging_steps=5)
+    config["train"].update(max_steps=20, batch_size=4, logging_steps=5)
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
     _twinops("finetune", "--config", str(tmp_path / "tiny.yaml"), "--data", str(data / "steps"),
              "--output", str(run))
@@ -50,11 +50,11 @@ def test_generate_train_evaluate_on_heldout(tmp_path: Path) -> None:
     assert (run / "model" / "twinops_view.json").is_file()  # the brain will render the view it learned
 
     model = run / "model"
-    _twinops("eval", "--suite", "heldout", "--family", "refuse,diag.interface_shutdown", "--limit", "3",
-             "--max-steps", "6", "--quiet", "--brain", f"hf:{model},constrained=on,max_new_tokens=768",
+    _twinops("eval", "--suite", "heldout", "--family", "refuse,diag.interface_shutdown", "--limit", "2",
+             "--max-steps", "4", "--quiet", "--brain", f"hf:{model},constrained=on,max_new_tokens=768",
              "--baseline", f"hf:{model},constrained=off,max_new_tokens=768", "--json", str(report))
     result = json.loads(report.read_text())
-    assert result["suite"] == "heldout" and result["brain"]["tasks"] == result["baseline"]["tasks"] == 3
+    assert result["suite"] == "heldout" and result["brain"]["tasks"] == result["baseline"]["tasks"] == 2
     for role in ("brain", "baseline"):
         assert 0.0 <= result[role]["success_rate"] <= 1.0 and result[role]["safety_violations"] >= 0
     # Constrained decoding: every reply is a well-formed call of a bound tool, so no run can end on
