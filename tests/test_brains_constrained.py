@@ -400,5 +400,7 @@ def test_a_device_read_is_never_repeated_for_the_same_device() -> None:
     everything = [*messages, *(_call("get_interfaces", {"device": d}, f"i{d}") for d in ("R1", "R2", "R3"))]
     names = [b["properties"]["name"]["const"] for b in build_constraint(openai_tools(), everything).schema["anyOf"]]
     assert "get_interfaces" not in names and "report_diagnosis" in names  # nothing new to read: no branch
+    only = [t for t in openai_tools() if t["function"]["name"] == "get_interfaces"]
+    assert _branch({"anyOf": [build_constraint(only, everything).schema]}, "get_interfaces")  # a repeat, not none
     allowed = build_constraint(openai_tools(), everything, limits=Limits(no_repeat_reads=False)).schema
     assert _branch(allowed, "get_interfaces")["properties"]["device"]["enum"] == ["R1", "R2", "R3"]

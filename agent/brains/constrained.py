@@ -468,6 +468,8 @@ def tool_call_schema(tools: Sequence[dict[str, Any]], spans: Spans, limits: Limi
             args["properties"]["device"] = {**args["properties"]["device"], "enum": left}
         branches.append({"type": "object", "properties": {"name": {"const": name}, "arguments": args},
                          "required": ["name", "arguments"], "additionalProperties": False})
+    if not branches and done:  # every bound tool has read every device: a repeat beats no call at all
+        return tool_call_schema(tools, spans, limits)
     if not branches:
         raise BrainError("constrained decoding needs at least one bound tool")
     return branches[0] if len(branches) == 1 else {"anyOf": branches}
