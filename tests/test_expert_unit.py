@@ -258,3 +258,53 @@ def test_host_flow_checks_source_from_the_repaired_gateway_address():
     after = _checks(repaired_model(model, finding), symptom, finding)
     assert [(c["source"], c["source_ip"]) for c in before] == [("R1", "10.0.1.1")]
     assert [(c["source"], c["source_ip"], c["destination"]) for c in after] == [("R1", "10.0.1.2", "10.0.4.10")]
+
+
+def _observed_with_neighbours(network: Network) -> list:
+    """``_observed`` plus each device's LLDP neighbours and ARP table (as the read tools return them)."""
+    from twin_lab.emulator.render_interfaces import render_arp
+
+    messages = _observed(network)
+    devices = network.device_names()
+    calls = [{"name": "get_lldp_neighbors", "args": {"device": d}, "id": f"l{i}", "type": "tool_call"}
+             for i, d in enumerate(devices)]
+    calls += [{"name": "show", "args": {"device": d, "command": "show ip arp"}, "id": f"a{i}", "type": "tool_call"}
+              for i, d in enumerate(devices)]
+    messages.append(AIMessage("", tool_calls=calls))
+    for i, device in enumerate(devices):
+        lldp: dict = {}
+        for itf, far, far_itf in network.lldp_neighbors(device):
+            lldp.setdefault(itf, []).append({"port": far_itf, "hostname": far})
+        messages.append(ToolMessage(json.dumps(lldp), tool_call_id=f"l{i}"))
+    for i, device in enumerate(devices):
+        output = render_arp(network.arp_table(device), 0)
+        messages.append(ToolMessage(json.dumps({"device": device, "command": "show ip arp", "output": output}),
+                                    tool_call_id=f"a{i}"))
+    return messages
+
+
+def test_wrong_subnet_mask_wider_and_narrower_lan_are_repaired():
+    """diag.wrong_subnet_mask/small: a link mask made wider (/30 -> /28 or /29: both ends stay on-link, only
+    the OSPF hello masks differ) and a LAN mask made narrower (/24 -> /29: the host h1 falls off-link, ARP
+    still shows it). The expert restores the mask on the faulted port (it used to blame a missing default)."""
+    from agent.expert.policy import diagnose_all, report
+    from twin_lab.faults import is_repaired
+    from twin_lab.faults.health import fork
+    from twin_lab.scenarios import generate_task, prepare
+
+    expected = {900000000: ("R5", ["interface GigabitEthernet0/1", " ip address 10.1.56.1 255.255.255.252"]),
+                900000012: ("R2", ["interface GigabitEthernet0/0", " ip address 10.0.12.2 255.255.255.252"]),
+                900000016: ("R1", ["interface GigabitEthernet0/2", " ip address 10.0.1.1 255.255.255.0"])}
+    for seed, (device, lines) in expected.items():
+        task = generate_task("diag.wrong_subnet_mask", seed, "small")
+        prepared = prepare(task)
+        symptom = parse_symptom(task.prompt)
+        state = replay(_observed_with_neighbours(prepared.network))
+        model = build_model(state, symptom.named_hosts())
+        result = report(state, model, symptom, diagnose_all(model, symptom))
+        assert result["device"] == device and result["component"] == "interface", (seed, result["root_cause"])
+        assert result["remediation"] == [{"device": device, "lines": lines}], (seed, result["remediation"])
+        fixed = fork(prepared.network)
+        assert not fixed.apply(device, lines)
+        for fault in prepared.faults:
+            assert is_repaired(prepared.baseline, fixed, fault).repaired, seed

@@ -117,6 +117,12 @@ def rules_interface(model: Model) -> list[Finding]:
             found.append(Finding(da, "interface", f"{da} {ia} has mask /{xp} but its peer {db} {ib} uses /{yp}: "
                                  f"{ip(ya)} is not on-link for {da}.",
                                  {da: [f"interface {ia}", f" ip address {ip(xa)} {mask_text(yp)}"]}, evidence, 12))
+        if xp < yp and network_of(ya, xp) == network_of(xa, xp) and network_of(xa, yp) == network_of(ya, yp):
+            # wider than the peer's mask: both ends stay on-link, but the OSPF hellos carry different masks
+            found.append(Finding(da, "interface", f"{da} {ia} has mask /{xp} but its peer {db} {ib} uses /{yp}: "
+                                 "the addresses are still on-link, but the OSPF hello masks differ so the "
+                                 "adjacency never forms.",
+                                 {da: [f"interface {ia}", f" ip address {ip(xa)} {mask_text(yp)}"]}, evidence, 12))
         if network_of(xa, yp) != network_of(ya, yp):
             base = network_of(ya, yp)
             size = 1 << (32 - yp)
@@ -129,6 +135,24 @@ def rules_interface(model: Model) -> list[Finding]:
                                      {da: [f"interface {ia}", f" ip address {ip(cand)} {mask_text(yp)}"]},
                                      evidence, 15 + _statement_penalty(net, da, xa)))
                 break
+    # a LAN port whose mask was narrowed: a host ARP still shows there is no longer on its subnet
+    for label, host in model.hosts.items():
+        device, name = host.attach.split(":", 1)
+        itf = net.config(device).interfaces.get(name)
+        if itf is None or itf.address is None:
+            continue
+        addr = ip_to_int(host.ip.split("/")[0])
+        gw, plen = itf.address
+        if network_of(addr, plen) == network_of(gw, plen):
+            continue
+        wide = _statement_plen(net, device, gw)  # the OSPF statement still says how wide the LAN is
+        if wide is None or not 8 <= wide < plen or network_of(addr, wide) != network_of(gw, wide):
+            continue  # (a re-addressed port, say: the other rules handle it)
+        found.append(Finding(device, "interface", f"{device} {name} has mask /{plen}, too narrow for its LAN: the "
+                             f"host {label} ({ip(addr)}) is no longer on-link, so replies to it are not delivered.",
+                             {device: [f"interface {name}", f" ip address {ip(gw)} {mask_text(wide)}"]},
+                             [f"{device}: interface {name} ip address {ip(gw)} {mask_text(plen)}",
+                              f"{device}: ARP {ip(addr)} on {name}"], 13))
     # duplicate addresses
     for addr, places in owners(net).items():
         devices = {d for d, _ in places}
@@ -146,6 +170,15 @@ def rules_interface(model: Model) -> list[Finding]:
                                      {device: [f"interface {name}", f" ip address {ip(rid)} 255.255.255.255"]},
                                      [f"{d}: interface {n} ip address {ip(addr)}" for d, n in places], 14))
     return found
+
+
+def _statement_plen(net: Network, device: str, addr: int) -> int | None:
+    """The prefix length of the device's OSPF network statement that covers ``addr`` (None without one)."""
+    for process in net.config(device).ospf.values():
+        for stmt in process.networks:
+            if (addr & ~stmt.wildcard & 0xFFFFFFFF) == (stmt.address & ~stmt.wildcard & 0xFFFFFFFF):
+                return 32 - bin(stmt.wildcard & 0xFFFFFFFF).count("1")
+    return None
 
 
 def _statement_penalty(net: Network, device: str, addr: int) -> int:

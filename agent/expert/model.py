@@ -70,6 +70,16 @@ def _host_name(description: str | None, ip: str, used: set[str]) -> str:
     return name
 
 
+def _host_plen(address: tuple[int, int], ip: str) -> int:
+    """The interface's mask, or (a host ARP still shows outside that subnet - a mask made too narrow) the
+    longest one holding both the host and its gateway, so the host in the model keeps an on-link gateway."""
+    gw, plen = address
+    host = int(ipaddress.ip_address(ip))
+    while plen > 8 and (gw ^ host) >> (32 - plen):
+        plen -= 1
+    return plen
+
+
 def build_model(state: State, extra_hosts: dict[str, str] | None = None) -> Model | None:
     """``extra_hosts``: name -> ip named by the operator (symptom/intent text)."""
     names = devices_of(state)
@@ -108,7 +118,7 @@ def build_model(state: State, extra_hosts: dict[str, str] | None = None) -> Mode
             own = {str(ipaddress.ip_address(a)) for a, _p in iface.all_addresses()}
             if ip in own:
                 continue
-            plen = iface.address[1]
+            plen = _host_plen(iface.address, ip)
             label = next((n for n, v in extra.items() if v == ip), None) or _host_name(iface.description, ip, set(hosts))
             hosts[label] = HostSpec(ip=f"{ip}/{plen}", gateway=str(ipaddress.ip_address(iface.address[0])),
                                     attach=f"{device}:{itf}")
