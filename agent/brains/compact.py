@@ -70,7 +70,9 @@ def _args_text(args: Any) -> str:
     return ", ".join(f"{k}={v}" if isinstance(v, str) else f"{k}={json.dumps(v)}" for k, v in args.items())
 
 
-def _call(entry: dict[str, Any]) -> tuple[str, Any]:
+def call_name_args(entry: dict[str, Any]) -> tuple[str, Any]:
+    """(name, arguments) of a tool call in the OpenAI/HF shape (``function.arguments`` JSON text or dict)
+    or LangChain's (``name``/``args``); arguments that are not valid JSON stay a string."""
     fn = entry.get("function", entry)
     args = fn.get("arguments", fn.get("args"))
     if isinstance(args, str):
@@ -109,7 +111,7 @@ def compact_view(messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, A
     for msg in messages[first_user + 1:]:
         role = msg.get("role")
         if role == "assistant":
-            last_calls = [_call(c) for c in msg.get("tool_calls") or []]
+            last_calls = [call_name_args(c) for c in msg.get("tool_calls") or []]
             last_results, notes = [], []
             for name, args in last_calls:
                 target = args.get("device") if isinstance(args, dict) else None

@@ -39,6 +39,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.brains.compact import call_name_args
 from agent.brains.spec import BrainError
 
 XGRAMMAR_HINT = "constrained decoding needs the 'xgrammar' package (pip install xgrammar)"
@@ -301,15 +302,9 @@ def device_reads(messages: Sequence[Any]) -> dict[str, set[str]]:
     for msg in messages:
         calls = msg.get("tool_calls") if isinstance(msg, dict) else getattr(msg, "tool_calls", None)
         for call in calls or []:
-            fn = call.get("function", call)
-            args = fn.get("arguments", fn.get("args"))
-            if isinstance(args, str):
-                try:
-                    args = json.loads(args)
-                except ValueError:
-                    continue
+            name, args = call_name_args(call)
             if isinstance(args, dict) and set(args) == {"device"} and isinstance(args["device"], str):
-                done.setdefault(str(fn.get("name")), set()).add(args["device"])
+                done.setdefault(name, set()).add(args["device"])
     return done
 
 
