@@ -30,11 +30,14 @@ bench: setup
 
 # The closed loop of issue 8: expert data from the twin -> step rows -> tiny-cpu from scratch -> held-out
 # suite, with constrained decoding (brain) against free decoding (baseline). LOOP_N tasks of training data.
-LOOP_N ?= 600
+# LOOP_TOOLSET=draft (default): runs are draft_plan -> adopt/refuse, 2 decisions; standard: the read tools
+# only, 10-25 decisions (eval takes the toolset from the model's twinops_view.json).
+LOOP_N ?= 900
 LOOP_DIR ?= runs/loop
+LOOP_TOOLSET ?= draft
 loop: setup
-	$(BIN)/twinops data generate --n $(LOOP_N) --out $(LOOP_DIR)/data --workers 2 --seed 0
-	$(BIN)/twinops data steps $(LOOP_DIR)/data --out $(LOOP_DIR)/steps
+	$(BIN)/twinops data generate --n $(LOOP_N) --out $(LOOP_DIR)/data --workers 2 --seed 0 --toolset $(LOOP_TOOLSET)
+	$(BIN)/twinops data steps $(LOOP_DIR)/data --out $(LOOP_DIR)/steps --balance 0.3
 	$(BIN)/twinops finetune --config tiny-cpu --data $(LOOP_DIR)/steps --output $(LOOP_DIR)/tiny-cpu
 	$(BIN)/twinops eval --suite heldout --workers 2 --brain hf:$(LOOP_DIR)/tiny-cpu/model,constrained=on,max_new_tokens=1024 \
 		--baseline hf:$(LOOP_DIR)/tiny-cpu/model,constrained=off,max_new_tokens=1024 --json $(LOOP_DIR)/eval.json $(LOOP_EVAL_ARGS)

@@ -12,7 +12,7 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
@@ -74,6 +74,10 @@ def family_table(report) -> Table:
     return table
 
 
+TOOLSET_HELP = ("standard (the read tools) or draft (plus draft_plan, a survey-and-plan tool); default: what "
+                "an hf model was trained with, else standard.")
+
+
 def check_brain(brain: str, flag: str = "--brain", *, name_flag: bool = False) -> BrainSpec:
     """Parse a brain spec given on ``flag``; a bad spec or a missing local model path exits 2 with one line
     (``name_flag``: start the spec error with the flag, for commands taking more than one brain)."""
@@ -123,9 +127,42 @@ def select_entries(suite: str, family: str | None, limit: int | None) -> tuple[S
     return loaded, entries
 
 
+def run_limits(max_steps: int | None, toolset: str) -> dict[str, Any] | None:
+    """The agent ``Limits`` a bench run overrides (None: all defaults)."""
+    limits: dict[str, Any] = {"max_steps": max_steps} if max_steps else {}
+    if toolset != "standard":
+        limits["toolset"] = toolset
+    return limits or None
+
+
+def resolve_toolset(toolset: str | None, spec: BrainSpec) -> str:
+    """``--toolset``, else the toolset a local model was trained with (its ``twinops_view.json``), else
+    ``standard``: a model trained to call ``draft_plan`` gets it without being told."""
+    from agent.draft_tool import TOOLSETS
+
+    if toolset is not None:
+        if toolset not in TOOLSETS:
+            raise _fail(f"--toolset must be one of {', '.join(TOOLSETS)}, got {toolset!r}")
+        return toolset
+    if spec.kind != "hf" or not spec.target:
+        return "standard"
+    from agent.brains.compact import read_view
+
+    for folder in (spec.adapter, spec.target):
+        if folder and Path(str(folder)).expanduser().is_dir():
+            try:
+                view = read_view(Path(str(folder)).expanduser())
+            except ValueError:
+                continue
+            if view is not None:
+                return view.toolset
+    return "standard"
+
+
 def run_with_progress(entries: list[SuiteEntry], *, brain: str, loaded: Suite, workers: int,
                       workdir: Path | None, quiet: bool, console: Console,
-                      description: str | None = None, tag: str = "", max_steps: int | None = None) -> BenchReport:
+                      description: str | None = None, tag: str = "", max_steps: int | None = None,
+                      toolset: str = "standard") -> BenchReport:
     """``run_bench`` behind a progress bar (one line per failed task unless ``quiet``); the lab files go
     to ``workdir``, or to a temp dir removed afterwards (``tag`` starts each failure line).  Returns the
     ``BenchReport``."""
@@ -150,7 +187,7 @@ def run_with_progress(entries: list[SuiteEntry], *, brain: str, loaded: Suite, w
 
         report = run_bench(entries, brain=brain, suite=loaded.name, suite_version=loaded.version,
                            workers=workers, workdir=scratch, on_result=on_result,
-                           limits={"max_steps": max_steps} if max_steps else None)
+                           limits=run_limits(max_steps, toolset))
     if not workdir:
         shutil.rmtree(scratch, ignore_errors=True)
     return report
@@ -171,10 +208,12 @@ def bench(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
     max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, help="Brain calls allowed per task "
                                                   "(default 40): bounds slow local models.")] = None,
+    toolset: Annotated[str | None, typer.Option("--toolset", help=TOOLSET_HELP, show_default=False)] = None,
 ) -> None:
     """Run every task of a suite through the agent against a fresh lab; judge it with the twin."""
     check_counts(workers, limit)
     spec = check_brain(brain)
+    tools = resolve_toolset(toolset, spec)
     loaded, entries = select_entries(suite, family, limit)
     json_path = _check_output(json_out, "--json")
     traj_path = _check_output(trajectories, "--trajectories")
@@ -184,7 +223,7 @@ def bench(
     console = Console()
     report = run_with_progress(entries, brain=str(spec), loaded=loaded, workers=workers,
                                workdir=Path(workdir) if workdir else None, quiet=quiet, console=console,
-                               max_steps=max_steps)
+                               max_steps=max_steps, toolset=tools)
     console.print(family_table(report))
     if json_path is not None:
         json_path.write_text(json.dumps(report.to_json(), indent=1) + "\n")

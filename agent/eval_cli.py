@@ -56,7 +56,15 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from agent.bench_cli import _check_output, check_brain, check_counts, run_with_progress, select_entries
+from agent.bench_cli import (
+    TOOLSET_HELP,
+    _check_output,
+    check_brain,
+    check_counts,
+    resolve_toolset,
+    run_with_progress,
+    select_entries,
+)
 
 if TYPE_CHECKING:
     from agent.bench import BenchReport, TaskResult
@@ -196,10 +204,13 @@ def eval_command(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
     max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, help="Brain calls allowed per task "
                                                   "(default 40): bounds slow local models.")] = None,
+    toolset: Annotated[str | None, typer.Option("--toolset", help=TOOLSET_HELP + " Both brains get the same "
+                                                "tools.", show_default=False)] = None,
 ) -> None:
     """Benchmark a brain and a baseline on the same suite tasks; a side-by-side table per family."""
     check_counts(workers, limit)
     specs = {"brain": check_brain(brain, "--brain", name_flag=True)}
+    tools = resolve_toolset(toolset, specs["brain"])
     if baseline is not None:
         specs["baseline"] = check_brain(baseline, "--baseline", name_flag=True)
     loaded, entries = select_entries(suite, family, limit)
@@ -217,7 +228,7 @@ def eval_command(
         reports[role] = run_with_progress(entries, brain=str(spec), loaded=loaded, workers=workers,
                                           workdir=Path(workdir) / role if workdir else None, quiet=quiet,
                                           console=console, description=f"{role} · {loaded.name} · {spec}",
-                                          tag=f"{role}: ", max_steps=max_steps)
+                                          tag=f"{role}: ", max_steps=max_steps, toolset=tools)
         _release(str(spec))
     console.print(eval_table(reports["brain"], reports.get("baseline")))
     if json_path is not None:

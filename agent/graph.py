@@ -35,6 +35,7 @@ from langgraph.types import interrupt
 from pydantic import ValidationError
 
 from agent.actions import ACTION_SCHEMAS, PROPOSE_CHANGE, REFUSE, REPORT_DIAGNOSIS, action_tools
+from agent.draft_tool import DRAFT_TOOLSET, draft_tool
 from agent.state import AgentState
 from agent.trajectory import now_iso
 from agent.verify import run_checks
@@ -65,6 +66,7 @@ class Limits:
     max_brain_errors: int = 3  # malformed/invalid tool calls tolerated
     max_replans: int = 2  # re-plans after a deny or a twin error
     read_workers: int = 8  # read-tool calls of one reply run in parallel (per-device locks keep them safe)
+    toolset: str = "standard"  # "draft": the read tools plus draft_plan (see agent.draft_tool)
 
 
 @dataclass
@@ -88,8 +90,11 @@ class RunContext:
             self.brain = load_chat_model(self.brain_spec)
         return self.brain
 
-    def tools_for(self, kind: str) -> list[BaseTool]:
-        return read_tools(self.session) + action_tools("change" if kind == "change" else "diagnosis")
+    def tools_for(self, kind: str, prompt: str = "") -> list[BaseTool]:
+        tools = read_tools(self.session)
+        if self.limits.toolset == DRAFT_TOOLSET:
+            tools.append(draft_tool(self.session, kind, prompt, self.limits.read_workers))
+        return tools + action_tools("change" if kind == "change" else "diagnosis")
 
 
 def _terminal_names(kind: str) -> tuple[str, ...]:
@@ -111,7 +116,7 @@ def build_graph(ctx: RunContext, checkpointer: Any = None) -> Any:
     """Compile the agent graph around ``ctx`` (the live parts) with ``checkpointer`` (state persistence)."""
 
     def tools_for_state(state: AgentState) -> dict[str, BaseTool]:
-        return {t.name: t for t in ctx.tools_for(state["task"]["kind"])}
+        return {t.name: t for t in ctx.tools_for(state["task"]["kind"], state["task"]["prompt"])}
 
     # --- observe / plan -------------------------------------------------------------------------------
     def brain(state: AgentState) -> dict[str, Any]:
@@ -150,7 +155,7 @@ def build_graph(ctx: RunContext, checkpointer: Any = None) -> Any:
             replies_text = (f"Use the tools: observe with the read tools, then call one of "
                             f"{', '.join(_terminal_names(kind))}.")
             update["messages"] = [HumanMessage(replies_text)]
-        reads = _run_reads(calls, available, ctx.limits.read_workers)
+        reads = run_reads(calls, available, ctx.limits.read_workers)
         for index, call in enumerate(calls):
             name, args, call_id = call["name"], call.get("args") or {}, call.get("id") or uuid.uuid4().hex[:8]
             if name in _terminal_names(kind) and "plan" not in update and "outcome" not in update:
@@ -331,7 +336,7 @@ def build_graph(ctx: RunContext, checkpointer: Any = None) -> Any:
     return graph.compile(checkpointer=checkpointer)
 
 
-def _run_reads(calls: list[dict[str, Any]], available: dict[str, BaseTool], workers: int) -> dict[int, Any]:
+def run_reads(calls: list[dict[str, Any]], available: dict[str, BaseTool], workers: int) -> dict[int, Any]:
     """Invoke the read-tool calls of one reply, in parallel threads: a survey of N devices costs about one
     device's round trip instead of N. Results (or a ``ValidationError``) by call index, so replies keep the
     reply's order; any other exception propagates as it would sequentially."""

@@ -155,6 +155,8 @@ def steps_command(
     observation_chars: Annotated[int, typer.Option("--observation-chars",
                                                    help="Characters of the last results a step shows.")] = 600,
     max_calls: Annotated[int, typer.Option("--max-calls", help="Tool calls per reply (longer ones are split).")] = 8,
+    balance: Annotated[float, typer.Option("--balance", min=0.0, max=1.0, help="Oversample rare decisions in the "
+                                           "train split up to this fraction of the commonest (0: off).")] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the row counts as JSON.")] = False,
 ) -> None:
     """Whole runs -> one row per decision in the compact view, for small-context models (tiny-cpu)."""
@@ -167,7 +169,7 @@ def steps_command(
     except ValueError as exc:
         raise _fail(f"bad view: {str(exc).splitlines()[-1].strip()}", EXIT_USAGE) from None
     try:
-        counts = write_step_dataset(data, out, spec)
+        counts = write_step_dataset(data, out, spec, balance=balance)
     except DataError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
     if as_json:

@@ -50,6 +50,7 @@ from pydantic import BaseModel, Field
 TERMINALS = ("propose_change", "report_diagnosis", "refuse")
 WORK = ".work"
 MANIFEST = "manifest.jsonl"
+SETTINGS = "settings.json"
 ROWS = "rows.jsonl"
 VALIDATION_MODULUS = 10
 CHUNK = 4  # shards per worker call
@@ -74,9 +75,12 @@ def coordinate(index: int, families: list[str], base_seed: int) -> tuple[str, in
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker() -> None:
-    """Per process: the expert brain, the policy pack, the in-process apply, a scratch state dir."""
+def _init_worker(toolset: str | None = None) -> None:
+    """Per process: the expert brain, the policy pack, the in-process apply, a scratch state dir, and the
+    toolset the expert's runs are recorded with."""
     if _WORKER:
+        if toolset is not None:  # in-process runs (workers=1) reuse the worker across calls
+            _WORKER["toolset"] = toolset
         return
     from agent.brains import load_chat_model
     from policies.pack import default_pack
@@ -85,7 +89,7 @@ def _init_worker() -> None:
     install_inprocess_apply()
     folder = tempfile.mkdtemp(prefix="twinops-gen-")
     os.environ["TWINOPS_STATE_DIR"] = folder
-    _WORKER.update(brain=load_chat_model("expert"), pack=default_pack(), folder=folder)
+    _WORKER.update(brain=load_chat_model("expert"), pack=default_pack(), folder=folder, toolset=toolset or "standard")
 
 
 def _tags(session: Any) -> dict[str, Any]:
@@ -142,7 +146,7 @@ def _run_shard(family: str, seed: int) -> dict[str, Any]:
                         approve="auto", state_db=":memory:", trajectories=os.devnull,
                         task={"id": task.id, "family": task.family, "seed": task.seed},
                         approver=reviewer(task), session=session, brain_model=_WORKER["brain"],
-                        pack=_WORKER["pack"])
+                        pack=_WORKER["pack"], limits={"toolset": _WORKER.get("toolset", "standard")})
         state = run.state
         transaction = state.get("transaction") or None
         readback, mismatch = {}, []
@@ -391,6 +395,7 @@ class GenerateReport(BaseModel):
     out: str
     target: int
     workers: int
+    toolset: str = "standard"
     base_seed: int
     families: list[str]
     shards_run: int = 0
@@ -445,27 +450,43 @@ def validate_args(n: int, workers: int, seed: int, families: list[str] | None = 
         raise GenerateError(f"--seed {seed} runs into the held-out seeds; use a smaller seed")
 
 
+def _check_toolset(work: Path, toolset: str) -> None:
+    """A resumed dataset keeps the toolset it started with: rows of two toolsets teach two protocols."""
+    path = work / SETTINGS
+    if path.is_file():
+        before = json.loads(path.read_text()).get("toolset", "standard")
+        if before != toolset:
+            raise GenerateError(f"{work.parent}: generated with --toolset {before}; resume with the same toolset "
+                                f"or use another --out")
+    else:
+        path.write_text(json.dumps({"toolset": toolset}) + "\n")
+
+
 def generate(n: int, out: str | Path, *, workers: int = 2, seed: int = 0, families: list[str] | None = None,
-             progress: Callable[[int, int], None] | None = None, stop_after: int | None = None,
+             toolset: str = "standard", progress: Callable[[int, int], None] | None = None, stop_after: int | None = None,
              on_shard: Callable[[dict[str, Any]], None] | None = None) -> GenerateReport:
     """Generate until ``n`` verified SFT rows exist in ``out`` (resuming what is there); write the files.
 
     ``stop_after`` (tests: simulated interruption) stops after that many new shards, before writing."""
+    from agent.draft_tool import TOOLSETS
     from twin_lab.scenarios import FAMILIES, check_training_coordinates, is_heldout_seed
 
     fams = list(families or FAMILIES)
     validate_args(n, workers, seed, fams)
+    if toolset not in TOOLSETS:
+        raise GenerateError(f"--toolset must be one of {', '.join(TOOLSETS)}, got {toolset!r}")
     t0 = time.perf_counter()
     root = Path(out)
     work = root / WORK
     work.mkdir(parents=True, exist_ok=True)
     manifest_path, rows_path = work / MANIFEST, work / ROWS
+    _check_toolset(work, toolset)
     manifest = {(m["family"], m["seed"]): m for m in _read_lines(manifest_path)}
     kept_rows = [r for r in _read_lines(rows_path) if (r["family"], r["seed"]) in manifest]
     with rows_path.open("w", encoding="utf-8") as handle:  # drop rows of shards that never finished
         for r in kept_rows:
             handle.write(json.dumps(r, ensure_ascii=False) + "\n")
-    report = GenerateReport(out=str(root), target=n, workers=workers, base_seed=seed, families=fams,
+    report = GenerateReport(out=str(root), target=n, workers=workers, toolset=toolset, base_seed=seed, families=fams,
                             shards_resumed=len(manifest))
     sft_count = sum(1 for r in kept_rows if r["type"] == "sft")
     walls: list[float] = []
@@ -509,7 +530,7 @@ def generate(n: int, out: str | Path, *, workers: int = 2, seed: int = 0, famili
         progress(min(sft_count, n), n)
     if sft_count < n:
         if workers == 1:
-            _init_worker()
+            _init_worker(toolset)
             for index, family, s in source:
                 record({**run_shard(family, s), "index": index})
                 if stop_after is not None and report.shards_run >= stop_after:
@@ -519,7 +540,8 @@ def generate(n: int, out: str | Path, *, workers: int = 2, seed: int = 0, famili
                     break
         else:
             context = get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
+                                     initargs=(toolset,)) as pool:
                 inflight: set[Any] = set()
                 while True:
                     stop = sft_count >= n or (stop_after is not None and report.shards_run >= stop_after)

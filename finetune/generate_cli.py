@@ -31,6 +31,9 @@ def generate_command(
     families: Annotated[str | None, typer.Option("--families", help="Comma-separated families or prefixes "
                                                  "(change, diag, refuse); default all.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON (no progress bar).")] = False,
+    toolset: Annotated[str, typer.Option("--toolset", help="standard (the read tools) or draft (the expert calls "
+                                         "draft_plan, then adopts the draft: 2-step runs for small models).")
+                       ] = "standard",
 ) -> None:
     """Generate SFT and DPO data from the twin with the expert brain (training seeds only)."""
     from finetune.generate import GenerateError, generate, validate_args
@@ -50,13 +53,13 @@ def generate_command(
     try:
         validate_args(n, workers, seed)
         if as_json:
-            report = generate(n, out, workers=workers, seed=seed, families=selected)
+            report = generate(n, out, workers=workers, seed=seed, families=selected, toolset=toolset)
         else:
             columns = (TextColumn("[bold]generate"), BarColumn(), MofNCompleteColumn(), TextColumn("SFT rows"),
                        TimeElapsedColumn(), TimeRemainingColumn())
             with Progress(*columns, console=err) as bar:
                 job = bar.add_task("generate", total=n)
-                report = generate(n, out, workers=workers, seed=seed, families=selected,
+                report = generate(n, out, workers=workers, seed=seed, families=selected, toolset=toolset,
                                   progress=lambda done, total: bar.update(job, completed=done, total=total))
     except GenerateError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)

@@ -13,11 +13,13 @@ Replies with more calls than constrained decoding allows are split into consecut
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from agent.brains.compact import VIEW_FILE, ViewSpec, compact_view, split_reply, write_view
+from agent.brains.compact import VIEW_FILE, ViewSpec, call_name_args, compact_view, split_reply, write_view
+from agent.draft_tool import DRAFT_PLAN, DRAFT_TOOLSET
 from finetune.dataset import SFT_FILES, DataError, read_jsonl, row_key, sft_row, write_jsonl
 
 
@@ -62,8 +64,35 @@ def step_rows(row: dict[str, Any], spec: ViewSpec) -> list[dict[str, Any]]:
     return rows
 
 
-def write_step_dataset(data_dir: str | Path, out_dir: str | Path, spec: ViewSpec | None = None) -> dict[str, int]:
-    """Convert ``data_dir``'s whole-run splits into step rows in ``out_dir``; counts per split."""
+def _calls_draft(row: dict[str, Any]) -> bool:
+    return any(call_name_args(c)[0] == DRAFT_PLAN for m in row.get("messages") or [] for c in m.get("tool_calls") or [])
+
+
+def reply_tool(row: dict[str, Any]) -> str:
+    """The first tool a step row's reply calls (its decision class), or "" for a text reply."""
+    calls = row["messages"][-1].get("tool_calls") or []
+    return call_name_args(calls[0])[0] if calls else ""
+
+
+def balance_rows(rows: list[dict[str, Any]], floor: float, cap: int = 8) -> list[dict[str, Any]]:
+    """``rows`` with every decision class (the tool its reply calls) repeated up to ``floor`` x the largest
+    class (at most ``cap`` copies of a row): a rare decision (``refuse`` after a draft is ~4% of rows) is
+    otherwise out-voted by the majority at the one token that decides it."""
+    if floor <= 0 or not rows:
+        return rows
+    counts = Counter(reply_tool(r) for r in rows)
+    target = math.ceil(max(counts.values()) * floor)
+    out = list(rows)
+    for row in rows:
+        copies = min(cap, math.ceil(target / counts[reply_tool(row)])) - 1
+        out.extend([row] * max(0, copies))
+    return out
+
+
+def write_step_dataset(data_dir: str | Path, out_dir: str | Path, spec: ViewSpec | None = None,
+                       balance: float = 0.0) -> dict[str, int]:
+    """Convert ``data_dir``'s whole-run splits into step rows in ``out_dir``; counts per split.
+    ``balance`` > 0 oversamples rare decisions in the train split (``balance_rows``); validation stays as is."""
     spec = spec or ViewSpec()
     src, out = Path(data_dir), Path(out_dir)
     if not (src / SFT_FILES[0]).is_file():
@@ -71,6 +100,7 @@ def write_step_dataset(data_dir: str | Path, out_dir: str | Path, spec: ViewSpec
     out.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     families: Counter[str] = Counter()
+    drafted = False
     for name in SFT_FILES:
         path = src / name
         rows = read_jsonl(path) if path.is_file() else []
@@ -81,17 +111,22 @@ def write_step_dataset(data_dir: str | Path, out_dir: str | Path, spec: ViewSpec
                 steps = step_rows(row, spec)
             except (AttributeError, KeyError, TypeError, ValueError) as exc:
                 raise DataError(f"{path}: a row cannot be replayed ({type(exc).__name__}: {exc})") from exc
+            drafted = drafted or _calls_draft(row)
             for step in steps:
                 key = row_key(step)
                 if key not in seen:
                     seen.add(key)
                     kept.append(step)
                     families[str(step.get("family"))] += 1
+        if name.startswith("train"):
+            kept = balance_rows(kept, balance)
         counts[name.split(".")[0]] = write_jsonl(out / name, kept)
+    if drafted and spec.toolset == "standard":  # rows that call draft_plan: the model needs that tool bound
+        spec = spec.model_copy(update={"toolset": DRAFT_TOOLSET})
     write_view(out, spec)
     lines = [f"# twinops step dataset (compact view) from {src}", "",
              f"One row per agent decision, rendered with `agent.brains.compact.compact_view` ({VIEW_FILE}: "
-             f"observation_chars={spec.observation_chars}, max_calls={spec.max_calls}).", "",
+             f"observation_chars={spec.observation_chars}, max_calls={spec.max_calls}, toolset={spec.toolset}).", "",
              *(f"- {split}: {n} rows" for split, n in counts.items()), "", "| family | rows |", "|---|---|",
              *(f"| {f} | {n} |" for f, n in sorted(families.items()))]
     (out / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

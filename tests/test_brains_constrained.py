@@ -404,3 +404,41 @@ def test_a_device_read_is_never_repeated_for_the_same_device() -> None:
     assert _branch({"anyOf": [build_constraint(only, everything).schema]}, "get_interfaces")  # a repeat, not none
     allowed = build_constraint(openai_tools(), everything, limits=Limits(no_repeat_reads=False)).schema
     assert _branch(allowed, "get_interfaces")["properties"]["device"]["enum"] == ["R1", "R2", "R3"]
+
+
+DRAFT = {"action": "propose_change", "reads": 12,
+         "args": {"changes": [{"device": "R1", "lines": ["interface GigabitEthernet0/0", " ip ospf cost 50"]}],
+                  "checks": [{"kind": "ospf_neighbor", "device": "R1", "neighbor": "10.0.12.2", "full": True}],
+                  "summary": "raise the cost of R1 Gi0/0"}}
+
+
+def _drafted(prompt: str = "CHANGE: shift traffic off R1 Gi0/0") -> list:
+    return [*conversation(prompt), _call("draft_plan", {}, "d1"),
+            ToolMessage(json.dumps(DRAFT), tool_call_id="d1", name="draft_plan")]
+
+
+def test_after_a_draft_its_action_takes_exactly_the_drafted_arguments() -> None:
+    schema = build_constraint(openai_tools("change"), _drafted()).schema
+    assert _branch(schema, "propose_change") == {"const": DRAFT["args"]}
+    assert "enum" in _branch(schema, "get_interfaces")["properties"]["device"]  # reading more stays possible
+    assert _branch(schema, "refuse")["properties"]["reason"]["type"] == "string"  # and so does refusing
+    free = build_constraint(openai_tools("change"), _drafted(), limits=Limits(adopt_draft=False)).schema
+    assert "properties" in _branch(free, "propose_change")
+    assert "properties" in _branch(build_constraint(openai_tools("change"), conversation()).schema, "propose_change")
+
+
+def test_a_random_model_adopting_a_draft_copies_it_exactly(brains: dict[str, HFChatModel]) -> None:
+    """Even an untrained model cannot get a drafted plan wrong: its only choice is which action to take."""
+    tools = action_tools("change")
+    adopted = 0
+    for seed in range(4):
+        torch.manual_seed(seed)
+        reply = brains["on"].bind_tools(tools).invoke(_drafted(), max_new_tokens=64)
+        assert len(reply.tool_calls) >= 1, reply.response_metadata["raw_text"]
+        for call in reply.tool_calls:
+            if call["name"] == "propose_change":
+                adopted += 1
+                assert call["args"] == DRAFT["args"]
+            else:
+                assert call["name"] == "refuse"
+    print(f"\nrandom tiny model adopted the draft in {adopted} of its calls")

@@ -19,7 +19,7 @@ from agent.brains.hf import messages_to_chat
 from agent.brains.tiny import build_tiny_model
 from agent.cli import app
 from finetune.dataset import sft_row, write_jsonl
-from finetune.steps import rechunk, step_rows, write_step_dataset
+from finetune.steps import balance_rows, rechunk, reply_tool, step_rows, write_step_dataset
 
 TOOLS = [{"type": "function", "function": {"name": n, "description": "long text " * 20,
                                            "parameters": {"type": "object", "properties": props}}}
@@ -101,6 +101,35 @@ def test_write_step_dataset_loads_with_datasets_and_carries_the_view(tmp_path: P
 
     loaded = datasets.load_dataset("json", data_files=str(tmp_path / "steps" / "train.jsonl"), split="train")
     assert len(loaded) == 5 and set(loaded.column_names) >= {"messages", "tools", "family", "step"}
+
+
+def _step(name: str, task: str) -> dict:
+    return sft_row([{"role": "user", "content": task},
+                    {"role": "assistant", "content": "", "tool_calls": [_call(0, name)]}], [], task_id=task)
+
+
+def test_balance_oversamples_rare_decisions_up_to_the_floor() -> None:
+    rows = [_step("draft_plan", f"t{i}") for i in range(40)] + [_step("propose_change", f"p{i}") for i in range(20)] \
+        + [_step("refuse", f"r{i}") for i in range(3)]
+    balanced = balance_rows(rows, 0.25)
+    counts = {name: sum(reply_tool(r) == name for r in balanced) for name in ("draft_plan", "propose_change", "refuse")}
+    assert counts == {"draft_plan": 40, "propose_change": 20, "refuse": 12}  # 10 wanted: 4 copies of each of 3
+    assert balanced[:len(rows)] == rows  # the originals first, in order
+    assert balance_rows(rows, 0.0) == rows
+    assert sum(reply_tool(r) == "refuse" for r in balance_rows(rows, 1.0)) == 24  # at most 8 copies of a row
+
+
+def test_data_steps_balance_touches_only_the_train_split(tmp_path: Path) -> None:
+    src = tmp_path / "data"
+    write_jsonl(src / "train.jsonl", [sft_row(_run(12), TOOLS, seed=1, task_id="a")])
+    write_jsonl(src / "validation.jsonl", [sft_row(_run(4), TOOLS, seed=2, task_id="b")])
+    out = CliRunner().invoke(app, ["data", "steps", str(src), "--out", str(tmp_path / "s"), "--max-calls", "4",
+                                   "--balance", "1.0", "--json"])
+    assert out.exit_code == 0, out.output
+    # train: list_devices 1, get_interfaces 3, refuse 1 -> every class up to 3 rows; validation untouched
+    assert json.loads(out.output)["train"] == 9 and json.loads(out.output)["validation"] == 3
+    bad = CliRunner().invoke(app, ["data", "steps", str(src), "--out", str(tmp_path / "s"), "--balance", "2"])
+    assert bad.exit_code == 2
 
 
 def test_data_steps_cli_errors_exit_2(tmp_path: Path) -> None:

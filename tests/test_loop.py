@@ -30,12 +30,18 @@ def _twinops(*args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]
     return done
 
 
-def test_generate_train_evaluate_on_heldout(tmp_path: Path) -> None:
+@pytest.mark.parametrize("toolset", ["standard", "draft"])
+def test_generate_train_evaluate_on_heldout(tmp_path: Path, toolset: str) -> None:
     data, run, report = tmp_path / "data", tmp_path / "tiny", tmp_path / "eval.json"
 
     generated = json.loads(_twinops("data", "generate", "--n", "16", "--out", str(data), "--workers", "1",
-                                    "--families", "change,refuse,diag.interface_shutdown", "--json").stdout)
-    assert generated["sft_rows"] >= 12 and generated["step_rows"] > 2 * generated["sft_rows"]
+                                    "--families", "change,refuse,diag.interface_shutdown", "--toolset", toolset,
+                                    "--json").stdout)
+    assert generated["sft_rows"] >= 12 and generated["toolset"] == toolset
+    if toolset == "standard":
+        assert generated["step_rows"] > 2 * generated["sft_rows"]
+    else:  # draft_plan, then adopt the draft (or refuse at once): at most two decisions per run
+        assert generated["sft_rows"] <= generated["step_rows"] <= 2 * generated["sft_rows"]
     steps = [json.loads(line) for line in (data / "steps" / "train.jsonl").read_text().splitlines()]
     assert all([m["role"] for m in row["messages"]] == ["system", "user", "assistant"] for row in steps)
     assert (data / "steps" / "twinops_view.json").is_file()
@@ -47,12 +53,14 @@ def test_generate_train_evaluate_on_heldout(tmp_path: Path) -> None:
              "--output", str(run))
     trained = json.loads((run / "report.json").read_text())["stages"][0]
     assert trained["eval_loss_after"] < trained["eval_loss_before"] - 1.0
-    assert (run / "model" / "twinops_view.json").is_file()  # the brain will render the view it learned
+    view = json.loads((run / "model" / "twinops_view.json").read_text())  # the brain renders the view it learned
+    assert view["toolset"] == toolset
 
     model = run / "model"
     _twinops("eval", "--suite", "heldout", "--family", "refuse,diag.interface_shutdown", "--limit", "2",
              "--max-steps", "4", "--quiet", "--brain", f"hf:{model},constrained=on,max_new_tokens=768",
-             "--baseline", f"hf:{model},constrained=off,max_new_tokens=768", "--json", str(report))
+             "--baseline", f"hf:{model},constrained=off,max_new_tokens=768", "--json", str(report),
+             "--trajectories", str(tmp_path / "runs.jsonl"))
     result = json.loads(report.read_text())
     assert result["suite"] == "heldout" and result["brain"]["tasks"] == result["baseline"]["tasks"] == 2
     for role in ("brain", "baseline"):
@@ -61,3 +69,7 @@ def test_generate_train_evaluate_on_heldout(tmp_path: Path) -> None:
     # "the brain gave N invalid replies" (an unconstrained tiny model may).
     for task in result["brain"]["results"]:
         assert "invalid replies" not in (task.get("error") or ""), task
+    # eval bound draft_plan because the model's view file says so (no --toolset given)
+    runs = [json.loads(line) for line in (tmp_path / "runs.brain.jsonl").read_text().splitlines()]
+    bound = {tool["function"]["name"] for record in runs for tool in record.get("tools") or []}
+    assert ("draft_plan" in bound) is (toolset == "draft"), bound

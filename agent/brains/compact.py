@@ -36,6 +36,7 @@ class ViewSpec(BaseModel):
     view: str = Field(default="compact", pattern="^compact$")
     observation_chars: int = Field(default=600, ge=100, le=100_000)
     max_calls: int = Field(default=8, ge=1, le=64)
+    toolset: str = Field(default="standard", pattern="^(standard|draft)$")  # the tools the rows were recorded with
 
 
 def read_view(model_dir: str | Path) -> ViewSpec | None:

@@ -41,6 +41,7 @@ from typing import Any
 
 from agent.brains.compact import call_name_args
 from agent.brains.spec import BrainError
+from agent.draft_tool import draft_of
 
 XGRAMMAR_HINT = "constrained decoding needs the 'xgrammar' package (pip install xgrammar)"
 
@@ -75,6 +76,7 @@ class Limits:
     max_calls: int = 8  # tool calls per reply
     config_lines: bool = True  # config lines: IOS words + observed interfaces/addresses (False: free text)
     no_repeat_reads: bool = True  # a device-only read tool cannot be called again for a device it has read
+    adopt_draft: bool = True  # after draft_plan: its terminal action's arguments are the draft's, verbatim
 
 
 DEFAULT_LIMITS = Limits()
@@ -439,11 +441,13 @@ def _constrain(schema: dict[str, Any], spans: Spans, limits: Limits, name: str =
 
 
 def tool_call_schema(tools: Sequence[dict[str, Any]], spans: Spans, limits: Limits = DEFAULT_LIMITS,
-                     done: dict[str, set[str]] | None = None) -> dict[str, Any]:
+                     done: dict[str, set[str]] | None = None, draft: dict[str, Any] | None = None) -> dict[str, Any]:
     """JSON schema of one call: ``anyOf`` over ``{"name": const, "arguments": constrained parameters}``.
 
     ``tools`` are OpenAI-format tool dicts (what ``bind_tools`` stores). Every branch fixes ``name`` to
     one bound tool, so the name is an enum of the bound names and the arguments follow that tool's schema.
+    ``draft`` (a ``draft_plan`` result): the branch of its action takes exactly the drafted arguments, so
+    adopting a draft is one choice (the action's name), never a long copy.
     """
     branches = []
     for tool in tools:
@@ -455,6 +459,8 @@ def tool_call_schema(tools: Sequence[dict[str, Any]], spans: Spans, limits: Limi
         params = _deref(copy.deepcopy(params), params.get("$defs") or params.get("definitions") or {})
         params.setdefault("type", "object")
         args = _constrain(params, spans, limits)
+        if draft is not None and draft.get("action") == name:
+            args = {"const": draft["args"]}
         if done and name in done and set(args.get("properties") or {}) == {"device"} \
                 and "enum" in args["properties"]["device"]:
             left = [d for d in args["properties"]["device"].get("enum", []) if d not in done[name]]
@@ -464,7 +470,7 @@ def tool_call_schema(tools: Sequence[dict[str, Any]], spans: Spans, limits: Limi
         branches.append({"type": "object", "properties": {"name": {"const": name}, "arguments": args},
                          "required": ["name", "arguments"], "additionalProperties": False})
     if not branches and done:  # every bound tool has read every device: a repeat beats no call at all
-        return tool_call_schema(tools, spans, limits)
+        return tool_call_schema(tools, spans, limits, draft=draft)
     if not branches:
         raise BrainError("constrained decoding needs at least one bound tool")
     return branches[0] if len(branches) == 1 else {"anyOf": branches}
@@ -505,8 +511,9 @@ def build_constraint(tools: Sequence[dict[str, Any]], messages: Sequence[Any], *
     spans = extract_spans(messages, extra_text=extra_text)
     names = tuple(t.get("function", t).get("name", "") for t in tools)
     done = device_reads(messages) if limits.no_repeat_reads else None
-    return ToolCallConstraint(schema=tool_call_schema(tools, spans, limits, done), spans=spans, tool_names=names,
-                              max_calls=max(1, limits.max_calls))
+    draft = draft_of(list(messages)) if limits.adopt_draft else None
+    return ToolCallConstraint(schema=tool_call_schema(tools, spans, limits, done, draft), spans=spans,
+                              tool_names=names, max_calls=max(1, limits.max_calls))
 
 
 # ---- xgrammar --------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from agent.brains.spec import BrainError, BrainSpec, parse_brain_spec
 from agent.brains.toolparse import parse_tool_calls
+from agent.draft_tool import draft_of
 
 if TYPE_CHECKING:
     import torch
@@ -285,8 +286,11 @@ class HFChatModel(BaseChatModel):
 
                 limits = {"limits": Limits(max_calls=self.view.max_calls)}
             extra["constraint"] = build_constraint(tools, messages, **limits)
+        max_new = int(kwargs.get("max_new_tokens") or self.max_new_tokens)
+        if extra and (drafted := draft_of(messages)) is not None:  # room to adopt the draft verbatim
+            max_new = max(max_new, len(json.dumps(drafted["args"])) + 128)
         text, n_in, n_out, hit_length = self._generate_text(
-            prompt, max_new_tokens=int(kwargs.get("max_new_tokens") or self.max_new_tokens),
+            prompt, max_new_tokens=max_new,
             temperature=float(kwargs.get("temperature", self.temperature) or 0.0), stop=stop, **extra)
         if stop:
             cut = min((i for i in (text.find(s) for s in stop) if i >= 0), default=-1)

@@ -21,14 +21,16 @@ Call = tuple[str, dict[str, Any]]
 MAX_STEPS = 8
 
 
-def next_action(state: State, bound: set[str]) -> list[Call]:
+def next_action(state: State, bound: set[str], screen: bool = True) -> list[Call]:
+    """``screen=False`` plans a change request without first screening it for harm (``draft_plan``: the
+    brain that calls it screens)."""
     if state.denials:
         # the expert's plan is deterministic: proposing it again would only be denied again
         return _terminal(REFUSE, bound, {"reason": "the policy pack denied the plan and no other plan meets the "
                                                    f"request: {state.denials[-1]}"})
     if state.kind == "diagnose":
         return _diagnose(state, bound)
-    return _change(state, bound)
+    return _change(state, bound, screen)
 
 
 def _terminal(name: str, bound: set[str], args: dict[str, Any]) -> list[Call]:
@@ -41,8 +43,8 @@ def _terminal(name: str, bound: set[str], args: dict[str, Any]) -> list[Call]:
 
 # --- change ------------------------------------------------------------------------------------------
 
-def _change(state: State, bound: set[str]) -> list[Call]:
-    refusal = screen_intent(state.text)
+def _change(state: State, bound: set[str], screen: bool = True) -> list[Call]:
+    refusal = screen_intent(state.text) if screen else None
     if refusal:
         return _terminal(REFUSE, bound, {"reason": refusal})
     if state.steps < MAX_STEPS:
