@@ -21,6 +21,7 @@ checkpoint is pure data.  ``approve`` calls ``interrupt()`` before doing anythin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -91,8 +92,13 @@ class RunContext:
         return self.brain
 
     def tools_for(self, kind: str, prompt: str = "") -> list[BaseTool]:
+        """The read tools (plus ``draft_plan`` with the draft toolset, or for a model trained to call it:
+        its ``twinops_view.json`` says so) and the terminal actions of ``kind``."""
         tools = read_tools(self.session)
-        if self.limits.toolset == DRAFT_TOOLSET:
+        trained = None
+        with contextlib.suppress(Exception):  # a brain that cannot load fails in the brain node, with its reason
+            trained = getattr(getattr(self.model(), "view", None), "toolset", None)
+        if DRAFT_TOOLSET in (self.limits.toolset, trained):
             tools.append(draft_tool(self.session, kind, prompt, self.limits.read_workers))
         return tools + action_tools("change" if kind == "change" else "diagnosis")
 

@@ -106,3 +106,21 @@ def test_bench_takes_the_toolset_from_the_model_and_rejects_unknown_ones(tmp_pat
     result = CliRunner().invoke(app, ["data", "generate", "--n", "2", "--out", str(tmp_path / "d"),
                                       "--toolset", "everything"])
     assert result.exit_code == 2 and "--toolset must be one of" in result.output, result.output
+
+
+def test_a_model_trained_with_draft_plan_gets_it_bound_without_being_told() -> None:
+    """``twinops run``/``diagnose``/``shell`` bind what an hf model's twinops_view.json says it was trained with."""
+    from types import SimpleNamespace
+
+    from agent.graph import Limits, RunContext
+
+    def names(ctx: RunContext) -> list[str]:
+        return [t.name for t in ctx.tools_for("change", "CHANGE: x")]
+
+    drafted = SimpleNamespace(view=ViewSpec(toolset="draft"))  # only .view is read: stands in for an HFChatModel
+    assert DRAFT_PLAN in names(RunContext(session=None, brain=drafted))  # type: ignore[arg-type]
+    plain = SimpleNamespace(view=ViewSpec())
+    assert DRAFT_PLAN not in names(RunContext(session=None, brain=plain))  # type: ignore[arg-type]
+    assert DRAFT_PLAN in names(RunContext(session=None, brain=plain, limits=Limits(toolset="draft")))  # type: ignore[arg-type]
+    broken = RunContext(session=None, brain_spec="hf:/nonexistent/model")  # type: ignore[arg-type]
+    assert names(broken)[-2:] == ["propose_change", "refuse"]  # a brain that cannot load: the brain node says why
