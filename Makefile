@@ -39,7 +39,7 @@ loop: setup
 	$(BIN)/twinops data generate --n $(LOOP_N) --out $(LOOP_DIR)/data --workers 2 --seed 0 --toolset $(LOOP_TOOLSET)
 	$(BIN)/twinops data steps $(LOOP_DIR)/data --out $(LOOP_DIR)/steps --balance 0.3
 	$(BIN)/twinops finetune --config tiny-cpu --data $(LOOP_DIR)/steps --output $(LOOP_DIR)/tiny-cpu
-	$(BIN)/twinops eval --suite heldout --workers 2 --brain hf:$(LOOP_DIR)/tiny-cpu/model,constrained=on,max_new_tokens=1024 \
+	$(BIN)/twinops eval --suite heldout --workers 2 --max-steps 4 --brain hf:$(LOOP_DIR)/tiny-cpu/model,constrained=on,max_new_tokens=1024 \
 		--baseline hf:$(LOOP_DIR)/tiny-cpu/model,constrained=off,max_new_tokens=1024 --json $(LOOP_DIR)/eval.json $(LOOP_EVAL_ARGS)
 
 clean:
