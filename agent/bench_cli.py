@@ -146,17 +146,14 @@ def resolve_toolset(toolset: str | None, spec: BrainSpec) -> str:
         return toolset
     if spec.kind != "hf" or not spec.target:
         return "standard"
-    from agent.brains.compact import read_view
+    from agent.brains import BrainError
+    from agent.brains.hf import trained_view
 
-    for folder in (spec.adapter, spec.target):
-        if folder and Path(str(folder)).expanduser().is_dir():
-            try:
-                view = read_view(Path(str(folder)).expanduser())
-            except ValueError:
-                continue
-            if view is not None:
-                return view.toolset
-    return "standard"
+    try:  # a bad view file is the brain's error to report when it loads, not the toolset's
+        view = trained_view(Path(spec.adapter).expanduser() if spec.adapter else None, Path(spec.target).expanduser())
+    except BrainError:
+        view = None
+    return view.toolset if view is not None else "standard"
 
 
 def run_with_progress(entries: list[SuiteEntry], *, brain: str, loaded: Suite, workers: int,

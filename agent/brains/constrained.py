@@ -484,6 +484,7 @@ class ToolCallConstraint:
     spans: Spans
     tool_names: tuple[str, ...]
     max_calls: int = DEFAULT_LIMITS.max_calls
+    min_new_tokens: int = 0  # after a draft_plan result: room to write the drafted arguments verbatim
     key: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -511,9 +512,11 @@ def build_constraint(tools: Sequence[dict[str, Any]], messages: Sequence[Any], *
     spans = extract_spans(messages, extra_text=extra_text)
     names = tuple(t.get("function", t).get("name", "") for t in tools)
     done = device_reads(messages) if limits.no_repeat_reads else None
-    draft = draft_of(list(messages)) if limits.adopt_draft else None
-    return ToolCallConstraint(schema=tool_call_schema(tools, spans, limits, done, draft), spans=spans,
-                              tool_names=names, max_calls=max(1, limits.max_calls))
+    draft = draft_of(list(messages))
+    schema = tool_call_schema(tools, spans, limits, done, draft if limits.adopt_draft else None)
+    room = len(json.dumps(draft["args"])) + 128 if draft is not None else 0  # a token is at least a character
+    return ToolCallConstraint(schema=schema, spans=spans, tool_names=names, max_calls=max(1, limits.max_calls),
+                              min_new_tokens=room)
 
 
 # ---- xgrammar --------------------------------------------------------------------------------------------

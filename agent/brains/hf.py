@@ -33,7 +33,6 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from agent.brains.spec import BrainError, BrainSpec, parse_brain_spec
 from agent.brains.toolparse import parse_tool_calls
-from agent.draft_tool import draft_of
 
 if TYPE_CHECKING:
     import torch
@@ -176,7 +175,7 @@ class HFChatModel(BaseChatModel):
         if tokenizer.chat_template is None:
             raise BrainError(f"the tokenizer at {str(path)!r} has no chat template; the hf brain needs one")
         if "view" not in fields:
-            fields["view"] = _trained_view(adapter, local)
+            fields["view"] = trained_view(adapter, local)
         return cls(hf_model=model, tokenizer=tokenizer, model_name=str(path),
                    adapter=str(adapter) if adapter is not None else None, **fields)
 
@@ -287,8 +286,8 @@ class HFChatModel(BaseChatModel):
                 limits = {"limits": Limits(max_calls=self.view.max_calls)}
             extra["constraint"] = build_constraint(tools, messages, **limits)
         max_new = int(kwargs.get("max_new_tokens") or self.max_new_tokens)
-        if extra and (drafted := draft_of(messages)) is not None:  # room to adopt the draft verbatim
-            max_new = max(max_new, len(json.dumps(drafted["args"])) + 128)
+        if extra:
+            max_new = max(max_new, extra["constraint"].min_new_tokens)
         text, n_in, n_out, hit_length = self._generate_text(
             prompt, max_new_tokens=max_new,
             temperature=float(kwargs.get("temperature", self.temperature) or 0.0), stop=stop, **extra)
@@ -311,7 +310,7 @@ class HFChatModel(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
-def _trained_view(adapter: str | Path | None, model_dir: Path) -> Any:
+def trained_view(adapter: str | Path | None, model_dir: Path) -> Any:
     """The compact view a model (or its adapter) was trained on, from its ``twinops_view.json``."""
     from agent.brains.compact import read_view
 
