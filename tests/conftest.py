@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,11 @@ from lab_support import served_lab
 
 from twin_lab.emulator import Credentials, LabThread
 from twin_lab.lab_cli import inventory, write_inventory
+
+# The labs here run in the test process or beside it on a loaded 2-core CI host, where an SSH
+# handshake has once taken over the 10 s default; a device that never answers is tested with an
+# explicit ConnectionSettings(timeout=...), so only the slack changes.
+os.environ.setdefault("TWINOPS_CONNECT_TIMEOUT", "30")
 
 
 @pytest.fixture

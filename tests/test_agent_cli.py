@@ -11,8 +11,9 @@ from pathlib import Path
 from agent.trajectory import SCHEMA_FILE, Trajectory, read_trajectories, trajectory_schema
 
 
-def twinops(*args: str, tmp_path: Path, stdin: str = "") -> subprocess.CompletedProcess:
-    env = {**os.environ, "TWINOPS_STATE_DIR": str(tmp_path / "state")}
+def twinops(*args: str, tmp_path: Path, stdin: str = "", env: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TWINOPS_STATE_DIR": str(tmp_path / "state"), **(env or {})}
     return subprocess.run([sys.executable, "-m", "agent.cli", *args], capture_output=True, text=True, env=env,
                           input=stdin, timeout=180)
 
@@ -39,6 +40,15 @@ def test_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     proc = twinops("resume", "no-such-thread", "--state-db", str(tmp_path / "s.db"), tmp_path=tmp_path)
     assert proc.returncode == 2 and "no-such-thread" in proc.stderr
+
+
+def test_a_bad_connect_timeout_in_the_environment_exits_2_naming_it(agent_lab, tmp_path: Path) -> None:
+    _thread, hosts = agent_lab
+    proc = twinops("diagnose", "R1 cannot reach R4", "--inventory", str(hosts), "--approve", "never",
+                   tmp_path=tmp_path, env={"TWINOPS_CONNECT_TIMEOUT": "soon"})
+    assert proc.returncode == 2, proc.stderr
+    assert "TWINOPS_CONNECT_TIMEOUT must be a number of seconds above 0 (got 'soon')" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_without_a_terminal_an_approval_ends_the_run_with_exit_3_and_the_thread_id(agent_lab, tmp_path: Path) -> None:

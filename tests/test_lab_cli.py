@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -78,17 +81,42 @@ def test_serve_writes_inventory_serves_and_stops_on_sigterm(tmp_path: Path) -> N
         process.communicate(timeout=10)
 
 
-def test_serve_with_port_base_stops_on_sigint(tmp_path: Path) -> None:
-    import socket
+def free_port_block(size: int, rng: random.Random) -> int:
+    """A base whose ``size`` ports are free now, below the kernel's ephemeral range (32768+ here).
 
-    with socket.socket() as probe:  # a free block of ports is likely right above a free ephemeral port
-        probe.bind(("127.0.0.1", 0))
-        base = probe.getsockname()[1]
-    base = min(base, 65000)
+    Ports the kernel hands out for outgoing connections and ``bind(0)`` come from the ephemeral
+    range, so a block below it only meets explicit binds; a block right above a free ephemeral
+    port (this test's first version) raced other tests' SSH clients under xdist.
+    """
+    while True:
+        base = rng.randrange(20000, 32000 - size)
+        try:
+            with contextlib.ExitStack() as stack:
+                for port in range(base, base + size):
+                    sock = stack.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+
+
+def test_serve_with_port_base_stops_on_sigint(tmp_path: Path) -> None:
     hosts_file = tmp_path / "hosts.yaml"
-    process = start_lab("--preset", "small", "--inventory-out", str(hosts_file), "--port-base", str(base), lean=True)
+    rng = random.Random()
+    for _attempt in range(5):  # a block free when probed can still be taken before the lab binds it
+        base = free_port_block(6, rng)
+        process = start_lab("--preset", "small", "--inventory-out", str(hosts_file), "--port-base", str(base),
+                            lean=True)
+        try:
+            line = wait_ready(process)
+        except AssertionError as error:
+            if "address already in use" in str(error):
+                continue
+            raise
+        break
+    else:
+        pytest.fail("no free block of 6 ports in 5 attempts")
     try:
-        line = wait_ready(process)
         assert f"ports {base}-{base + 5}" in line
         hosts = yaml.safe_load(hosts_file.read_text())
         assert [h["port"] for h in hosts.values()] == list(range(base, base + 6))

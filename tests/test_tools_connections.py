@@ -100,3 +100,18 @@ def test_pool_reuses_and_reopens_dead_sessions(lab: LabThread) -> None:
         conn = session.netmiko("R1")
         assert session.netmiko("R1") is conn and "R1" in conn.find_prompt()
     assert not session.pool._napalm and not session.pool._netmiko
+
+
+def test_connect_timeout_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWINOPS_CONNECT_TIMEOUT", "42.5")
+    assert ConnectionSettings().timeout == 42.5
+    assert ConnectionSettings(timeout=3).timeout == 3  # an explicit value wins
+    monkeypatch.delenv("TWINOPS_CONNECT_TIMEOUT")
+    assert ConnectionSettings().timeout == 10.0
+
+
+@pytest.mark.parametrize("raw", ["soon", "0", "-3", "inf", "nan"])
+def test_a_bad_connect_timeout_in_the_environment_is_named(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("TWINOPS_CONNECT_TIMEOUT", raw)
+    with pytest.raises(ValueError, match="TWINOPS_CONNECT_TIMEOUT must be a number of seconds above 0"):
+        ConnectionSettings()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import os
 import socket
 import threading
 import time
@@ -33,8 +34,27 @@ NETMIKO_TYPES = {"ios": "cisco_ios", "eos": "arista_eos", "junos": "juniper_juno
                  "nxos_ssh": "cisco_nxos", "iosxr": "cisco_xr"}
 
 
+CONNECT_TIMEOUT_ENV = "TWINOPS_CONNECT_TIMEOUT"
+
+
+def default_connect_timeout() -> float:
+    """``$TWINOPS_CONNECT_TIMEOUT`` seconds, else 10: slow links and loaded CI hosts need more, and every
+    command that opens sessions (run, diagnose, shell, bench, eval) reads it without a flag of its own."""
+    raw = os.environ.get(CONNECT_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return 10.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{CONNECT_TIMEOUT_ENV} must be a number of seconds above 0 (got {raw!r})")
+    return value
+
+
 class ConnectionSettings(BaseModel):
-    timeout: float = Field(default=10.0, gt=0, description="Seconds to open a session (all attempts together).")
+    timeout: float = Field(default_factory=default_connect_timeout, gt=0,
+                           description=f"Seconds to open a session (all attempts together; ${CONNECT_TIMEOUT_ENV}).")
     command_timeout: float = Field(default=60.0, gt=0, description="Seconds any one command may take.")
     retries: int = Field(default=1, ge=0, le=5, description="Extra attempts after a failed open.")
     backoff: float = Field(default=0.2, ge=0, description="Pause before a retry.")
