@@ -391,8 +391,8 @@ def test_missing_xgrammar_is_a_clear_error(tiny_dir: Path, brains: dict[str, HFC
 
 
 def test_a_device_read_is_never_repeated_for_the_same_device() -> None:
-    messages = conversation()  # get_interfaces_ip R1 and get_running_config R2 already answered
-    assert device_reads(messages) == {"get_interfaces_ip": {"R1"}, "get_running_config": {"R2"}}
+    messages = conversation()  # list_devices, get_interfaces_ip R1 and get_running_config R2 already answered
+    assert device_reads(messages) == {"list_devices": {""}, "get_interfaces_ip": {"R1"}, "get_running_config": {"R2"}}
     schema = build_constraint(openai_tools(), messages).schema
     assert _branch(schema, "get_interfaces_ip")["properties"]["device"]["enum"] == ["R2", "R3"]
     assert _branch(schema, "get_running_config")["properties"]["device"]["enum"] == ["R1", "R3"]
@@ -425,6 +425,27 @@ def test_after_a_draft_its_action_takes_exactly_the_drafted_arguments() -> None:
     free = build_constraint(openai_tools("change"), _drafted(), limits=Limits(adopt_draft=False)).schema
     assert "properties" in _branch(free, "propose_change")
     assert "properties" in _branch(build_constraint(openai_tools("change"), conversation()).schema, "propose_change")
+
+
+def test_a_read_without_arguments_is_never_called_twice() -> None:
+    """``draft_plan`` and ``list_devices`` answer the same every time: after one call only adopting,
+    refusing or reading a device is left (a held-out run once spent its steps re-drafting)."""
+    from agent.draft_tool import draft_tool
+
+    tools = [*openai_tools("change"), convert_to_openai_tool(draft_tool(None, "change", ""))]  # type: ignore[arg-type]
+
+    def names(messages: list, **limits: Any) -> list[str]:
+        schema = build_constraint(tools, messages, limits=Limits(**limits)).schema
+        return [b["properties"]["name"]["const"] for b in schema["anyOf"]]
+
+    opening = conversation("CHANGE: shift traffic off R1 Gi0/0")[:2]
+    assert {"draft_plan", "list_devices"} <= set(names(opening))
+    listed = conversation("CHANGE: shift traffic off R1 Gi0/0")  # it starts with list_devices
+    assert "list_devices" not in names(listed) and "draft_plan" in names(listed)
+    assert device_reads(_drafted())["draft_plan"] == {""}
+    after = names(_drafted())
+    assert "draft_plan" not in after and {"propose_change", "refuse", "get_interfaces"} <= set(after)
+    assert {"draft_plan", "list_devices"} <= set(names(_drafted(), no_repeat_reads=False))
 
 
 def test_a_random_model_adopting_a_draft_copies_it_exactly(brains: dict[str, HFChatModel]) -> None:

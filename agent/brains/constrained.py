@@ -75,7 +75,7 @@ class Limits:
     line_items: int = 24  # config lines per device
     max_calls: int = 8  # tool calls per reply
     config_lines: bool = True  # config lines: IOS words + observed interfaces/addresses (False: free text)
-    no_repeat_reads: bool = True  # a device-only read tool cannot be called again for a device it has read
+    no_repeat_reads: bool = True  # a read cannot be called again for a device it has read (or at all, without arguments)
     adopt_draft: bool = True  # after draft_plan: its terminal action's arguments are the draft's, verbatim
 
 
@@ -296,10 +296,14 @@ def extract_spans(messages: Sequence[Any], *, extra_text: Iterable[str] = ()) ->
                  prefixes=tuple(sorted(prefixes, key=_addr_key)), inventory=bool(inventory))
 
 
+NO_ARGUMENTS = ""  # the entry ``device_reads`` keeps for a call without arguments (list_devices, draft_plan)
+
+
 def device_reads(messages: Sequence[Any]) -> dict[str, set[str]]:
-    """Tool name -> devices it has been called for (calls whose only argument is ``device``). Reads have no
-    side effects and nothing changes the network before the plan, so repeating one only wastes a step;
-    small models otherwise loop on their favourite device."""
+    """Tool name -> devices it has been called for (calls whose only argument is ``device``), or
+    ``{NO_ARGUMENTS}`` for a call without arguments. Reads have no side effects and nothing changes the
+    network before the plan, so repeating one only wastes a step; small models otherwise loop on their
+    favourite device, or call ``draft_plan`` again instead of adopting its draft."""
     done: dict[str, set[str]] = {}
     for msg in messages:
         calls = msg.get("tool_calls") if isinstance(msg, dict) else getattr(msg, "tool_calls", None)
@@ -307,6 +311,8 @@ def device_reads(messages: Sequence[Any]) -> dict[str, set[str]]:
             name, args = call_name_args(call)
             if isinstance(args, dict) and set(args) == {"device"} and isinstance(args["device"], str):
                 done.setdefault(name, set()).add(args["device"])
+            elif args == {}:
+                done.setdefault(name, set()).add(NO_ARGUMENTS)
     return done
 
 
@@ -461,6 +467,8 @@ def tool_call_schema(tools: Sequence[dict[str, Any]], spans: Spans, limits: Limi
         args = _constrain(params, spans, limits)
         if draft is not None and draft.get("action") == name:
             args = {"const": draft["args"]}
+        if done and NO_ARGUMENTS in done.get(name, ()) and not args.get("properties"):
+            continue  # a read without arguments answers the same again
         if done and name in done and set(args.get("properties") or {}) == {"device"} \
                 and "enum" in args["properties"]["device"]:
             left = [d for d in args["properties"]["device"].get("enum", []) if d not in done[name]]
