@@ -30,6 +30,7 @@ T = TypeVar("T")
 NAPALM_PLATFORMS = {"ios": "ios", "cisco_ios": "ios", "cisco_xe": "ios", "iosxe": "ios", "eos": "eos",
                     "arista_eos": "eos", "junos": "junos", "juniper_junos": "junos", "nxos": "nxos",
                     "cisco_nxos": "nxos", "nxos_ssh": "nxos_ssh", "iosxr": "iosxr", "cisco_xr": "iosxr"}
+NETMIKO_DRIVEN = {"ios", "nxos_ssh"}  # NAPALM drivers whose ``.device`` is a Netmiko connection
 NETMIKO_TYPES = {"ios": "cisco_ios", "eos": "arista_eos", "junos": "juniper_junos", "nxos": "cisco_nxos",
                  "nxos_ssh": "cisco_nxos", "iosxr": "cisco_xr"}
 
@@ -130,8 +131,14 @@ class ConnectionPool:
             return driver
 
     def netmiko(self, device: str, *, fresh: bool = False) -> Any:
-        """An open Netmiko session for ``device`` (for raw ``show`` commands)."""
+        """An open Netmiko session for ``device`` (for raw ``show`` commands).
+
+        Where the NAPALM driver itself runs over Netmiko (ios, nxos_ssh), that is the driver's own
+        session: one SSH login (one vty line, one handshake) per device instead of two.  The device lock
+        already serialises every use of a device's sessions."""
         host = self.host(device)
+        if NAPALM_PLATFORMS.get(host.platform.lower(), host.platform.lower()) in NETMIKO_DRIVEN:
+            return self.napalm(device, fresh=fresh).device
         _netmiko_parameters()  # imports Netmiko outside any connect deadline
         with self.lock(device):
             conn = self._netmiko.get(device)
