@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import random
+import socket
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -41,3 +44,23 @@ def config_state(checker: ToolSession, devices: Iterable[str]) -> dict[str, tupl
         out[device] = (config_lines(config["running"], ignore_fpq=False),
                        config_lines(config["startup"], ignore_fpq=False))
     return out
+
+
+def free_port_block(size: int, rng: random.Random | None = None) -> int:
+    """A base whose ``size`` ports are free now, below the kernel's ephemeral range (32768+ here).
+
+    Ports the kernel hands out for outgoing connections and ``bind(0)`` come from the ephemeral
+    range, so a block below it only meets explicit binds; a block right above a free ephemeral
+    port (the first version of the port-base test) raced other tests' SSH clients under xdist.
+    """
+    rng = rng or random.Random()
+    while True:
+        base = rng.randrange(20000, 32000 - size)
+        try:
+            with contextlib.ExitStack() as stack:
+                for port in range(base, base + size):
+                    sock = stack.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue

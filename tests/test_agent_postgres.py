@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -15,16 +14,11 @@ from pathlib import Path
 
 import pytest
 from agent_support import DESCRIBE, ScriptedBrain, running_config
+from lab_support import free_port_block
 
 from agent.runner import EXIT_OK, EXIT_PENDING, resume_run, start_run
 
 pytest.importorskip("langgraph.checkpoint.postgres")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -42,7 +36,7 @@ def postgres_url() -> Iterator[str]:
     data.mkdir()
     if as_user:
         shutil.chown(data, "postgres")
-    port = _free_port()
+    port = free_port_block(1)  # below the ephemeral range: no client socket takes it meanwhile
     subprocess.run([*as_user, "initdb", "-D", str(data), "-A", "trust", "-U", "postgres"], check=True,
                    capture_output=True, timeout=120)
     subprocess.run([*as_user, "pg_ctl", "-D", str(data), "-w", "-l", str(data / "log"), "-o",

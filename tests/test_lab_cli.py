@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import random
 import selectors
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from lab_support import free_port_block
 from netmiko import ConnectHandler
 from typer.testing import CliRunner
 
@@ -81,30 +79,10 @@ def test_serve_writes_inventory_serves_and_stops_on_sigterm(tmp_path: Path) -> N
         process.communicate(timeout=10)
 
 
-def free_port_block(size: int, rng: random.Random) -> int:
-    """A base whose ``size`` ports are free now, below the kernel's ephemeral range (32768+ here).
-
-    Ports the kernel hands out for outgoing connections and ``bind(0)`` come from the ephemeral
-    range, so a block below it only meets explicit binds; a block right above a free ephemeral
-    port (this test's first version) raced other tests' SSH clients under xdist.
-    """
-    while True:
-        base = rng.randrange(20000, 32000 - size)
-        try:
-            with contextlib.ExitStack() as stack:
-                for port in range(base, base + size):
-                    sock = stack.enter_context(socket.socket())
-                    sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-
-
 def test_serve_with_port_base_stops_on_sigint(tmp_path: Path) -> None:
     hosts_file = tmp_path / "hosts.yaml"
-    rng = random.Random()
     for _attempt in range(5):  # a block free when probed can still be taken before the lab binds it
-        base = free_port_block(6, rng)
+        base = free_port_block(6)
         process = start_lab("--preset", "small", "--inventory-out", str(hosts_file), "--port-base", str(base),
                             lean=True)
         try:
