@@ -112,6 +112,20 @@ def _context(run: dict[str, Any], thread_id: str, session: ToolSession | None, b
                       audit=audit, thread_id=thread_id, limits=Limits(**run.get("limits", {})))
 
 
+@contextmanager
+def _owned(ctx: RunContext, given: ToolSession | None) -> Iterator[None]:
+    """Close the sessions a run opened itself when it returns (a caller's session stays the caller's).
+
+    Left to the garbage collector, NAPALM's ``__del__`` logs out over SSH from whatever thread collects
+    it: devices keep a vty line per leaked session meanwhile, and an in-process lab's event loop can be
+    the thread that waits on itself."""
+    try:
+        yield
+    finally:
+        if given is None:
+            ctx.session.close()
+
+
 def start_run(prompt: str, *, kind: str, inventory: str | Path, brain: str = "expert", approve: str = "ask",
               dry_run_only: bool = False, state_db: str | None = None, trajectories: str | Path | None = None,
               thread_id: str | None = None, policy: str | None = None, audit: str | Path | None = None,
@@ -129,7 +143,8 @@ def start_run(prompt: str, *, kind: str, inventory: str | Path, brain: str = "ex
     ctx = _context(run, thread_id, session, brain_model, pack)
     state = {"run": run, "task": task_info.model_dump(), "approve": approve, "dry_run_only": dry_run_only,
              "messages": initial_messages(task_info.model_dump()), "steps": 0, "verdicts": [], "approvals": []}
-    return _drive(ctx, state, state_db, thread_id, approver, on_step)
+    with _owned(ctx, session):
+        return _drive(ctx, state, state_db, thread_id, approver, on_step)
 
 
 def resume_run(thread_id: str, *, state_db: str | None = None, decision: dict[str, Any] | None = None,
@@ -147,7 +162,8 @@ def resume_run(thread_id: str, *, state_db: str | None = None, decision: dict[st
     if snapshot.interrupts and decision is None:
         return _pending(snapshot.values, thread_id, snapshot.interrupts[0].value)
     payload = Command(resume=decision) if snapshot.interrupts else None
-    return _drive(ctx, payload, state_db, thread_id, approver, on_step)
+    with _owned(ctx, session):
+        return _drive(ctx, payload, state_db, thread_id, approver, on_step)
 
 
 def _placeholder_context() -> RunContext:

@@ -54,6 +54,7 @@ class OpsShell:
         self.brain, self.brain_model, self.state_db, self.trajectories = brain, brain_model, state_db, trajectories
         self.console = console or Console()
         self.session = session or ToolSession.from_files(inventory)
+        self._owns_session = session is None  # closed when run() ends; a given session stays the caller's
         self.history: list[dict[str, Any]] = []
         self._pending_answers: Iterator[str] | None = None
 
@@ -97,16 +98,20 @@ class OpsShell:
     def run(self, lines: Iterator[str]) -> int:
         self.console.print(f"[bold]twinops shell[/] — {len(self.session.devices())} devices, brain "
                            f"[cyan]{self.brain}[/]. /help for commands.")
-        for raw in lines:
-            line = raw.strip()
-            if not line:
-                continue
-            if line in ("/quit", "/exit", "quit", "exit"):
-                break
-            try:
-                self.handle(line)
-            except (RunError, ToolError, ValueError) as err:
-                self.console.print(f"[red]error:[/] {err}", highlight=False)
+        try:
+            for raw in lines:
+                line = raw.strip()
+                if not line:
+                    continue
+                if line in ("/quit", "/exit", "quit", "exit"):
+                    break
+                try:
+                    self.handle(line)
+                except (RunError, ToolError, ValueError) as err:
+                    self.console.print(f"[red]error:[/] {err}", highlight=False)
+        finally:
+            if self._owns_session:
+                self.session.close()
         self.console.print("bye")
         return 0
 

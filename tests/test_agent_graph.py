@@ -151,3 +151,35 @@ def test_killed_during_apply_then_resumed_never_applies_twice(agent_lab, tmp_pat
         commits = conn.execute("SELECT COUNT(*) FROM steps WHERE step = 'commit' AND status = 'ok'").fetchone()[0]
     assert commits == 1
     assert running_config(thread, "R1").count("description uplink-to-R3") == 1
+
+
+def _lab_sessions(thread) -> int:
+    import time
+
+    deadline = time.monotonic() + 5
+    while True:  # the server notices a client's logout on its own time
+        count = thread.call(lambda: len(thread.server._connections))
+        if count == 0 or time.monotonic() > deadline:
+            return count
+        time.sleep(0.05)
+
+
+def test_a_run_closes_the_sessions_it_opened_and_keeps_a_callers(agent_lab, tmp_path: Path) -> None:
+    """Left to the garbage collector, NAPALM logs out from whichever thread collects it, which once was
+    the in-process lab's own event loop: it then waited on itself and no device answered for 30 s."""
+    from tools.session import ToolSession
+
+    thread, hosts = agent_lab
+    db = str(tmp_path / "s.db")
+    first = start_run("describe R1 Gi0/1", kind="change", inventory=hosts, approve="ask", thread_id="own-1",
+                      brain_model=ScriptedBrain(replies=DESCRIBE), trajectories=tmp_path / "t.jsonl", state_db=db)
+    assert first.exit_code == EXIT_PENDING
+    assert _lab_sessions(thread) == 0
+    resumed = resume_run("own-1", state_db=db, decision={"approved": True, "by": "bob"})
+    assert resumed.exit_code == EXIT_OK, resumed.outcome
+    assert _lab_sessions(thread) == 0
+    with ToolSession.from_files(hosts) as mine:
+        start_run("describe R1 Gi0/1", kind="change", inventory=hosts, approve="never", thread_id="own-2",
+                  brain_model=ScriptedBrain(replies=DESCRIBE), trajectories=tmp_path / "t.jsonl", state_db=db,
+                  session=mine)
+        assert mine.pool._napalm and thread.call(lambda: len(thread.server._connections)) > 0  # still the caller's

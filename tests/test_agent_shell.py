@@ -44,6 +44,7 @@ def test_scripted_session_shows_devices_runs_show_and_applies_after_yes(agent_la
     assert "verified" in text
     assert " description uplink-to-R3" in running_config(thread, "R1")
     assert [h["status"] for h in shell.history] == ["ok", "verified"]
+    assert not shell.session.pool._napalm and not shell.session.pool._netmiko  # logged out at /quit
 
 
 def test_no_at_the_prompt_changes_nothing(agent_lab, tmp_path: Path) -> None:
