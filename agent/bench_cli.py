@@ -138,12 +138,13 @@ def run_limits(max_steps: int | None, toolset: str) -> dict[str, Any] | None:
 def resolve_toolset(toolset: str | None, spec: BrainSpec) -> str:
     """``--toolset``, else the toolset a local model was trained with (its ``twinops_view.json``), else
     ``standard``: a model trained to call ``draft_plan`` gets it without being told."""
-    from agent.draft_tool import TOOLSETS
+    from agent.draft_tool import check_toolset
 
     if toolset is not None:
-        if toolset not in TOOLSETS:
-            raise _fail(f"--toolset must be one of {', '.join(TOOLSETS)}, got {toolset!r}")
-        return toolset
+        try:
+            return check_toolset(toolset)
+        except ValueError as err:
+            raise _fail(str(err)) from None
     if spec.kind != "hf" or not spec.target:
         return "standard"
     from agent.brains import BrainError

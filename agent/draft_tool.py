@@ -36,6 +36,13 @@ DESCRIPTION = ("Survey every device (configs, interfaces, LLDP, ARP, protocol st
                "request is not screened for safety: refuse harmful requests yourself.")
 
 
+def check_toolset(toolset: str) -> str:
+    """``toolset`` when it names one (``--toolset`` on bench, eval and data generate), else ValueError."""
+    if toolset not in TOOLSETS:
+        raise ValueError(f"--toolset must be one of {', '.join(TOOLSETS)}, got {toolset!r}")
+    return toolset
+
+
 class NoArgs(BaseModel):
     """``draft_plan`` takes no arguments: it plans the run's own request."""
 
@@ -77,20 +84,3 @@ def draft_tool(session: ToolSession, kind: str, prompt: str, workers: int = 8) -
 
     return StructuredTool.from_function(func=draft_plan, name=DRAFT_PLAN, description=DESCRIPTION, args_schema=NoArgs)
 
-
-def draft_of(messages: list[Any]) -> dict[str, Any] | None:
-    """The last ``draft_plan`` result in a conversation (LangChain messages or OpenAI-shape dicts)."""
-    for message in reversed(messages):
-        if isinstance(message, dict):
-            role, name, content = message.get("role"), message.get("name"), message.get("content")
-        else:
-            role, name, content = getattr(message, "type", ""), getattr(message, "name", None), message.content
-        if role == "tool" and name == DRAFT_PLAN:
-            try:
-                value = content if isinstance(content, dict) else json.loads(str(content))
-            except ValueError:
-                return None
-            if isinstance(value, dict) and value.get("action") in TERMINAL_ACTIONS and isinstance(value.get("args"), dict):
-                return value
-            return None
-    return None

@@ -468,13 +468,15 @@ def generate(n: int, out: str | Path, *, workers: int = 2, seed: int = 0, famili
     """Generate until ``n`` verified SFT rows exist in ``out`` (resuming what is there); write the files.
 
     ``stop_after`` (tests: simulated interruption) stops after that many new shards, before writing."""
-    from agent.draft_tool import TOOLSETS
+    from agent.draft_tool import check_toolset
     from twin_lab.scenarios import FAMILIES, check_training_coordinates, is_heldout_seed
 
     fams = list(families or FAMILIES)
     validate_args(n, workers, seed, fams)
-    if toolset not in TOOLSETS:
-        raise GenerateError(f"--toolset must be one of {', '.join(TOOLSETS)}, got {toolset!r}")
+    try:
+        check_toolset(toolset)
+    except ValueError as err:
+        raise GenerateError(str(err)) from None
     t0 = time.perf_counter()
     root = Path(out)
     work = root / WORK

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import random
 import socket
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -64,3 +65,19 @@ def free_port_block(size: int, rng: random.Random | None = None) -> int:
             return base
         except OSError:
             continue
+
+
+def lab_sessions(lab: LabThread, device: str | None = None) -> int:
+    """SSH sessions the lab's server holds now: on ``device``'s port, or on all of them."""
+    port = lab.server.ports[device] if device is not None else None
+    return lab.call(lambda: sum(1 for conn in lab.server._connections
+                                if port is None or (conn.get_extra_info("sockname") or (None, None))[1] == port))
+
+
+def settled_sessions(lab: LabThread, expected: int, device: str | None = None, timeout: float = 5.0) -> int:
+    """``lab_sessions`` once it reaches ``expected`` or ``timeout`` passes: the server notices a client's
+    logout (or a killed transport) on its own time."""
+    deadline = time.monotonic() + timeout
+    while (count := lab_sessions(lab, device)) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return count

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from agent_support import DESCRIBE, ScriptedBrain, call, running_config
+from lab_support import lab_sessions, settled_sessions
 from langchain_core.messages import AIMessage
 
 from agent.runner import EXIT_FAILED, EXIT_OK, EXIT_PENDING, EXIT_REFUSED, resume_run, start_run
@@ -153,17 +154,6 @@ def test_killed_during_apply_then_resumed_never_applies_twice(agent_lab, tmp_pat
     assert running_config(thread, "R1").count("description uplink-to-R3") == 1
 
 
-def _lab_sessions(thread) -> int:
-    import time
-
-    deadline = time.monotonic() + 5
-    while True:  # the server notices a client's logout on its own time
-        count = thread.call(lambda: len(thread.server._connections))
-        if count == 0 or time.monotonic() > deadline:
-            return count
-        time.sleep(0.05)
-
-
 def test_a_run_closes_the_sessions_it_opened_and_keeps_a_callers(agent_lab, tmp_path: Path) -> None:
     """Left to the garbage collector, NAPALM logs out from whichever thread collects it, which once was
     the in-process lab's own event loop: it then waited on itself and no device answered for 30 s."""
@@ -174,12 +164,12 @@ def test_a_run_closes_the_sessions_it_opened_and_keeps_a_callers(agent_lab, tmp_
     first = start_run("describe R1 Gi0/1", kind="change", inventory=hosts, approve="ask", thread_id="own-1",
                       brain_model=ScriptedBrain(replies=DESCRIBE), trajectories=tmp_path / "t.jsonl", state_db=db)
     assert first.exit_code == EXIT_PENDING
-    assert _lab_sessions(thread) == 0
+    assert settled_sessions(thread, 0) == 0
     resumed = resume_run("own-1", state_db=db, decision={"approved": True, "by": "bob"})
     assert resumed.exit_code == EXIT_OK, resumed.outcome
-    assert _lab_sessions(thread) == 0
+    assert settled_sessions(thread, 0) == 0
     with ToolSession.from_files(hosts) as mine:
         start_run("describe R1 Gi0/1", kind="change", inventory=hosts, approve="never", thread_id="own-2",
                   brain_model=ScriptedBrain(replies=DESCRIBE), trajectories=tmp_path / "t.jsonl", state_db=db,
                   session=mine)
-        assert mine.pool._napalm and thread.call(lambda: len(thread.server._connections)) > 0  # still the caller's
+        assert mine.pool._napalm and lab_sessions(thread) > 0  # still the caller's

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from agent.bench import run_task
 from agent.brains.compact import ViewSpec, write_view
-from agent.draft_tool import DRAFT_PLAN, draft_of
+from agent.brains.constrained import draft_of
+from agent.draft_tool import DRAFT_PLAN
 from finetune.generate import GenerateError, generate
 from finetune.steps import write_step_dataset
 

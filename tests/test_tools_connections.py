@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import napalm.ios  # noqa: F401  (import cost is paid here, not inside the timed connects)
 import pytest
-from lab_support import served_lab
+from lab_support import lab_sessions, served_lab, settled_sessions
 
 from tools.connections import ConnectionSettings
 from tools.errors import ToolError
@@ -102,12 +102,6 @@ def test_pool_reuses_and_reopens_dead_sessions(lab: LabThread) -> None:
     assert not session.pool._napalm and not session.pool._netmiko
 
 
-def _sessions_on(lab: LabThread, device: str) -> int:
-    port = lab.server.ports[device]
-    return lab.call(lambda: sum(1 for c in lab.server._connections
-                                if (c.get_extra_info("sockname") or (None, None))[1] == port))
-
-
 def test_an_ios_device_gets_one_ssh_session_for_napalm_and_show(lab: LabThread) -> None:
     """A vty line each, not two: ``show`` rides the NAPALM driver's Netmiko connection."""
     session = session_for(lab.server.ports)
@@ -117,14 +111,11 @@ def test_an_ios_device_gets_one_ssh_session_for_napalm_and_show(lab: LabThread) 
         assert "R2 uptime is" in tools["show"].invoke({"device": "R2", "command": "show version"})["output"]
         assert tools["get_interfaces"].invoke({"device": "R2"})
         assert session.netmiko("R2") is session.napalm("R2").device
-        assert _sessions_on(lab, "R2") == 1
+        assert lab_sessions(lab, "R2") == 1
         kill_transport(session.napalm("R2"))  # a dead session is reopened once for both
         assert "R2 uptime is" in tools["show"].invoke({"device": "R2", "command": "show version"})["output"]
         assert session.netmiko("R2") is session.napalm("R2").device
-        deadline = time.monotonic() + 5
-        while _sessions_on(lab, "R2") != 1 and time.monotonic() < deadline:
-            time.sleep(0.05)  # the server notices the killed transport on its own time
-        assert _sessions_on(lab, "R2") == 1
+        assert settled_sessions(lab, 1, "R2") == 1
 
 
 def test_connect_timeout_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -39,9 +39,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.actions import TERMINAL_ACTIONS
 from agent.brains.compact import call_name_args
 from agent.brains.spec import BrainError
-from agent.draft_tool import draft_of
+from agent.draft_tool import DRAFT_PLAN
 
 XGRAMMAR_HINT = "constrained decoding needs the 'xgrammar' package (pip install xgrammar)"
 
@@ -316,6 +317,22 @@ def device_reads(messages: Sequence[Any]) -> dict[str, set[str]]:
     return done
 
 
+
+def draft_of(messages: Sequence[Any]) -> dict[str, Any] | None:
+    """The last ``draft_plan`` result in a conversation (LangChain messages or chat dicts), when it drafts a
+    terminal action with its arguments; else None."""
+    for msg in reversed(messages):
+        name = msg.get("name") if isinstance(msg, dict) else getattr(msg, "name", None)
+        if _role_of(msg) != "tool" or name != DRAFT_PLAN:
+            continue
+        try:
+            value = json.loads(_text_of(msg.get("content") if isinstance(msg, dict) else msg.content))
+        except ValueError:
+            return None
+        usable = isinstance(value, dict) and value.get("action") in TERMINAL_ACTIONS and isinstance(value.get("args"), dict)
+        return value if usable else None
+    return None
+
 # ---- the schema of a reply -------------------------------------------------------------------------------
 
 
@@ -520,7 +537,7 @@ def build_constraint(tools: Sequence[dict[str, Any]], messages: Sequence[Any], *
     spans = extract_spans(messages, extra_text=extra_text)
     names = tuple(t.get("function", t).get("name", "") for t in tools)
     done = device_reads(messages) if limits.no_repeat_reads else None
-    draft = draft_of(list(messages))
+    draft = draft_of(messages)
     schema = tool_call_schema(tools, spans, limits, done, draft if limits.adopt_draft else None)
     room = len(json.dumps(draft["args"])) + 128 if draft is not None else 0  # a token is at least a character
     return ToolCallConstraint(schema=schema, spans=spans, tool_names=names, max_calls=max(1, limits.max_calls),
